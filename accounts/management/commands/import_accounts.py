@@ -1,0 +1,50 @@
+"""python manage.py import_accounts FILE.csv [--skip-invalid]"""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.importing import BadRow, MasterDataFileError, read_master_data
+from accounts.services import MasterDataRow, master_data_import
+
+
+class Command(BaseCommand):
+    help = "Import accounts and meters from the master-data CSV (DOMAIN.md). Validates every row first."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path, help="UTF-8 CSV with a header row")
+        parser.add_argument(
+            "--skip-invalid", action="store_true", help="import the good rows even when some rows are bad"
+        )
+
+    def handle(self, *args, file: Path, skip_invalid: bool, **options) -> None:
+        bad = self._validate(file)
+        if bad and not skip_invalid:
+            raise CommandError(
+                f"{bad} bad row(s); nothing was imported. Fix them, or run again with --skip-invalid "
+                "to import only the good rows."
+            )
+        imported = master_data_import(rows=self._good_rows(file))
+        skipped = f", skipped {bad} bad row(s)" if bad else ""
+        self.stdout.write(self.style.SUCCESS(f"Imported {imported} row(s){skipped}."))
+
+    def _validate(self, file: Path) -> int:
+        """First pass: report every bad row; count them."""
+        bad = 0
+        for row in self._rows(file):
+            if isinstance(row, BadRow):
+                bad += 1
+                self.stderr.write(f"line {row.line}: {'; '.join(row.reasons)}")
+        return bad
+
+    def _good_rows(self, file: Path):
+        return (row for row in self._rows(file) if isinstance(row, MasterDataRow))
+
+    def _rows(self, file: Path):
+        try:
+            with file.open(encoding="utf-8-sig", newline="") as lines:
+                yield from read_master_data(lines)
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
+        except MasterDataFileError as exc:
+            raise CommandError(f"{file}: {exc}") from None

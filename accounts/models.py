@@ -1,0 +1,112 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A portal user: a resident (web, API, Telegram) or a member of staff."""
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+
+class PersonalAccount(models.Model):
+    """Особовий рахунок: the household's contract number with the company."""
+
+    number = models.CharField(_("account number"), max_length=20, unique=True)
+    eic = models.CharField(_("EIC code"), max_length=16, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    holder_name = models.CharField(_("holder name"), max_length=255, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("personal account")
+        verbose_name_plural = _("personal accounts")
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(condition=Q(number__regex=r"^[0-9]+$"), name="account_number_digits"),
+            models.CheckConstraint(condition=Q(eic="") | Q(eic__regex=r"^[0-9A-Z-]{16}$"), name="account_eic_shape"),
+        ]
+        indexes = [models.Index(fields=["eic"], name="account_eic_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Meter(models.Model):
+    """A physical meter at an account. A replaced meter stays, inactive, with its readings."""
+
+    account = models.ForeignKey(PersonalAccount, on_delete=models.PROTECT, related_name="meters")
+    serial = models.CharField(_("serial number"), max_length=32)
+    zones = models.PositiveSmallIntegerField(_("zones"), choices=[(1, "1"), (2, "2"), (3, "3")])
+    digits = models.PositiveSmallIntegerField(_("digits"))
+    # The starting point of the consumption chain: the reading at installation or import.
+    initial_values = models.JSONField(_("initial reading"), default=list, blank=True)
+    installed_on = models.DateField(_("installed"), null=True, blank=True)
+    removed_on = models.DateField(_("removed"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("meter")
+        verbose_name_plural = _("meters")
+        ordering = ["account", "-is_active", "serial"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "serial"], name="meter_unique_serial_per_account"),
+            models.CheckConstraint(condition=Q(zones__gte=1, zones__lte=3), name="meter_zones_1_3"),
+            models.CheckConstraint(condition=Q(digits__gte=4, digits__lte=8), name="meter_digits_4_8"),
+            models.CheckConstraint(
+                condition=Q(removed_on__isnull=True)
+                | Q(installed_on__isnull=True)
+                | Q(removed_on__gte=models.F("installed_on")),
+                name="meter_removed_after_installed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(is_active=True, removed_on__isnull=False), name="meter_removed_is_inactive"
+            ),
+        ]
+        indexes = [models.Index(fields=["serial"], name="meter_serial_idx")]
+
+    def __str__(self) -> str:
+        return self.serial
+
+    @property
+    def capacity(self) -> int:
+        """The first value the display cannot show: a 5-digit meter rolls over at 100000."""
+        return 10**self.digits
+
+
+class AccountLink(models.Model):
+    """A user's proven link to an account (account number + serial of its active meter)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_links")
+    account = models.ForeignKey(PersonalAccount, on_delete=models.CASCADE, related_name="links")
+    created_at = models.DateTimeField(_("linked"), auto_now_add=True)
+    reminders_enabled = models.BooleanField(_("reminders"), default=True)
+
+    class Meta:
+        verbose_name = _("account link")
+        verbose_name_plural = _("account links")
+        constraints = [models.UniqueConstraint(fields=["user", "account"], name="link_unique_user_account")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.account}"
+
+
+class LinkAttempt(models.Model):
+    """A failed linking attempt, kept to rate-limit guessing of account numbers."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    account_number = models.CharField(max_length=64)
+    attempted_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("failed link attempt")
+        verbose_name_plural = _("failed link attempts")
+        indexes = [models.Index(fields=["user", "attempted_at"], name="link_attempt_user_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.account_number} {self.attempted_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,259 @@
+"""Pokaznyk settings: every value comes from the environment, read here only.
+
+A bad value stops the process with ImproperlyConfigured naming the variable, so a
+typo in deployment fails at start-up instead of in the middle of a submission.
+"""
+
+import os
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = env_str(name).lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r}: use one of 1/0, true/false, yes/no, on/off.")
+
+
+def env_int(name: str, default: int, *, low: int, high: int) -> int:
+    raw = env_str(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected a whole number.") from None
+    if not low <= value <= high:
+        raise ImproperlyConfigured(f"{name}={value}: expected a number from {low} to {high}.")
+    return value
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    raw = env_str(name, default)
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected a decimal number like {default}.") from None
+    if not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected a non-negative decimal number.")
+    return value
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env_str(name, default).lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r}: expected one of {', '.join(choices)}.")
+    return value
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def env_range(name: str, default: str, *, low: int, high: int) -> tuple[int, int]:
+    raw = env_str(name, default)
+    first, sep, last = raw.partition("-")
+    try:
+        bounds = (int(first), int(last if sep else first))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected a range like {default}.") from None
+    if not low <= bounds[0] <= bounds[1] <= high:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected MIN-MAX within {low}-{high}.")
+    return bounds
+
+
+# --- Core -------------------------------------------------------------------
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set: set it (50+ random characters) or set DJANGO_DEBUG=1 for development."
+        )
+    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production-0123456789"  # noqa: S105 - DEBUG only
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is empty: list the portal's host names, comma-separated.")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "accounts",
+    "readings",
+    "botbridge",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+ASGI_APPLICATION = "portal.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database and Redis -------------------------------------------------------
+
+# Embedded default: an SQLite file beside manage.py, so `make run` needs nothing.
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a usable database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Wait for a concurrent writer instead of failing at once with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r}: expected redis://host:port/db.")
+
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Celery: with Redis a real broker; embedded mode runs tasks in-process, so nothing needs Redis.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TIMEZONE = "Europe/Kyiv"
+
+# --- Passwords, language, time ----------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "uk"
+LANGUAGES = [("uk", _("Ukrainian")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Europe/Kyiv"
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- Security (manage.py check --deploy is clean with DEBUG off) -------------
+
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("DJANGO_HSTS_SECONDS", 31536000, low=0, high=63072000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
+    },
+}
+
+# --- The domain ---------------------------------------------------------------
+
+# Length of a personal account number; companies use 6 to 12 digits.
+ACCOUNT_NUMBER_LENGTH = env_range("ACCOUNT_NUMBER_LENGTH", "6-12", low=1, high=20)
+
+# Failed linking attempts a user may make per period before linking is refused for a while.
+LINK_ATTEMPTS_MAX = env_int("LINK_ATTEMPTS_MAX", 5, low=1, high=1000)
+LINK_ATTEMPTS_PERIOD_SECONDS = env_int("LINK_ATTEMPTS_PERIOD_SECONDS", 3600, low=60, high=7 * 86400)
+
+# The submission window (DOMAIN.md): last BEFORE days of a month + first AFTER of the next.
+READINGS_WINDOW_DAYS = env_choice("READINGS_WINDOW_DAYS", "working", ("working", "calendar"))
+READINGS_WINDOW_BEFORE = env_int("READINGS_WINDOW_BEFORE", 2, low=0, high=10)
+READINGS_WINDOW_AFTER = env_int("READINGS_WINDOW_AFTER", 3, low=0, high=10)
+if READINGS_WINDOW_BEFORE + READINGS_WINDOW_AFTER == 0:
+    raise ImproperlyConfigured(
+        "READINGS_WINDOW_BEFORE and READINGS_WINDOW_AFTER are both 0: the window would be empty."
+    )
+
+# An unusual jump: monthly consumption above FACTOR x the meter's usual monthly use
+# (and above FLOOR kWh); with no history, above NO_HISTORY kWh a month.
+READINGS_JUMP_FACTOR = env_decimal("READINGS_JUMP_FACTOR", "3")
+READINGS_JUMP_FLOOR_KWH = env_int("READINGS_JUMP_FLOOR_KWH", 300, low=0, high=10**6)
+READINGS_JUMP_NO_HISTORY_KWH = env_int("READINGS_JUMP_NO_HISTORY_KWH", 3000, low=1, high=10**7)
+
+# Household tariff for cost estimates (DOMAIN.md), UAH per kWh and zone multipliers.
+TARIFF_UAH_PER_KWH = env_decimal("TARIFF_UAH_PER_KWH", "4.32")
+TARIFF_ZONE_FACTORS = {
+    1: (Decimal(1),),
+    2: (env_decimal("TARIFF_2ZONE_DAY", "1"), env_decimal("TARIFF_2ZONE_NIGHT", "0.5")),
+    3: (
+        env_decimal("TARIFF_3ZONE_PEAK", "1.5"),
+        env_decimal("TARIFF_3ZONE_HALF_PEAK", "1"),
+        env_decimal("TARIFF_3ZONE_NIGHT", "0.4"),
+    ),
+}
+
+COMPANY_CONTACTS = env_list(
+    "COMPANY_CONTACTS",
+    "(061) 225-36-09,+38 (098) 168-01-01,+38 (050) 119-91-69,+38 (093) 170-23-35",
+)

@@ -1,0 +1,37 @@
+from django.contrib import admin
+
+from readings.models import CalendarOverride, Reading
+
+
+@admin.register(Reading)
+class ReadingAdmin(admin.ModelAdmin):
+    """Read-only for now: readings change only through the services (the staff issue adds actions)."""
+
+    list_display = ("meter", "account_number", "period", "values_display", "status", "channel", "submitted_at")
+    list_filter = ("status", "channel", "period", "meter__zones")
+    search_fields = ("=meter__serial", "=meter__account__number", "=meter__account__eic")
+    list_select_related = ("meter__account", "submitted_by")
+    date_hierarchy = "period"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="account", ordering="meter__account__number")
+    def account_number(self, reading: Reading) -> str:
+        return reading.meter.account.number
+
+    @admin.display(description="values")
+    def values_display(self, reading: Reading) -> str:
+        return "/".join(map(str, reading.values))
+
+
+@admin.register(CalendarOverride)
+class CalendarOverrideAdmin(admin.ModelAdmin):
+    list_display = ("date", "is_working", "note")
+    list_filter = ("is_working",)

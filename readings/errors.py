@@ -1,0 +1,101 @@
+"""Refusals of a reading: one code and one message each, shown by every channel."""
+
+from django.utils.translation import gettext_lazy as _
+
+from accounts.errors import DomainError
+
+
+class ReadingEmpty(DomainError):
+    code = "reading_empty"
+    template = _("The reading is empty. Send the numbers from the meter display, for example {example}.")
+
+
+class ReadingTooLong(DomainError):
+    code = "reading_too_long"
+    template = _("That is too long for a meter reading. Send only the numbers from the display, for example {example}.")
+
+
+class ReadingNotANumber(DomainError):
+    code = "reading_not_a_number"
+    template = _("“{part}” is not a number. Send only digits, with “/” between zones, for example {example}.")
+
+
+class ReadingNegative(DomainError):
+    code = "reading_negative"
+    template = _("A meter never shows a negative number. Send the digits from the display, for example {example}.")
+
+
+class ReadingDecimal(DomainError):
+    code = "reading_decimal"
+    template = _(
+        "Send whole kWh only: leave out the digits after the comma (they are usually in another colour). "
+        "For “{part}” send {whole}."
+    )
+
+
+class ReadingZoneCount(DomainError):
+    code = "reading_zone_count"
+    template = _(
+        "Your meter has {zones} zone(s), but you sent {count} value(s). Send {zones} value(s) separated by “/”, "
+        "for example {example}."
+    )
+
+
+class ReadingTotalOfZoned(DomainError):
+    code = "reading_total_of_zoned"
+    template = _(
+        "Your meter has {zones} zones: send each zone's reading separated by “/”, for example {example}, "
+        "not the total (T0, 1.8.0)."
+    )
+
+
+class ReadingTooManyDigits(DomainError):
+    code = "reading_too_many_digits"
+    template = _(
+        "{value} has more digits than the meter's display shows ({digits}). "
+        "Check the number; leave out the digits after the comma."
+    )
+
+
+class ReadingDecrease(DomainError):
+    code = "reading_decrease"
+    template = _(
+        "{value} is less than the previous accepted reading {previous} (zone {zone}). "
+        "A meter reading only grows: check the number and send it again."
+    )
+
+
+class ConfirmationRequired(DomainError):
+    """The reading is plausible but unusual: the resident must confirm it."""
+
+    code = "confirmation_required"
+    template = _("Please confirm the reading.")
+
+    def __init__(self, *, reason: str, **params: object) -> None:
+        super().__init__(reason=reason, **params)
+        self.reason = reason
+
+
+class RolloverConfirmation(ConfirmationRequired):
+    template = _(
+        "The reading {value} is lower than the previous {previous} (zone {zone}): did the meter pass 0 "
+        "after {capacity}? Confirm if so; staff will check the reading."
+    )
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(reason="rollover", **params)
+
+
+class UnusualJumpConfirmation(ConfirmationRequired):
+    template = _(
+        "That means {consumption} kWh since the previous reading, far more than usual for this meter. "
+        "Check the numbers; confirm if they are right, and staff will check the reading."
+    )
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(reason="unusual_jump", **params)
+
+
+class MeterInactive(DomainError):
+    code = "meter_inactive"
+    template = _("Meter {serial} has been removed; readings are taken from the meter now installed.")

@@ -1,0 +1,122 @@
+"""python manage.py seed_demo [--if-empty] [--accounts N]
+
+Demo data for a development portal: a staff login and accounts with 1-, 2- and
+3-zone meters and two years of monthly readings, all written through the same
+services the channels use.
+"""
+
+import datetime as dt
+import random
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from accounts.models import Meter, PersonalAccount, User
+from accounts.services import MasterDataRow, master_data_import, meter_replace
+from readings import selectors
+from readings.models import Reading
+from readings.services import reading_submit
+from readings.window import add_months, first_of_month
+
+STAFF_USERNAME = "staff"
+STAFF_PASSWORD = "pokaznyk-demo"  # noqa: S105 - printed for the developer; refused without DEBUG
+HISTORY_MONTHS = 24
+STREETS = ("вул. Соборна", "просп. Незалежності", "вул. Перемоги", "вул. Гоголя", "бул. Шевченка")
+ZONE_SHARES = {1: (1.0,), 2: (0.62, 0.38), 3: (0.27, 0.45, 0.28)}
+CHANNELS = (Reading.Channel.TELEGRAM, Reading.Channel.WEB, Reading.Channel.API, Reading.Channel.IVR)
+
+
+class Command(BaseCommand):
+    help = "Create a staff user and demo accounts with two years of readings."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when any account exists")
+        parser.add_argument("--accounts", type=int, default=50, help="how many accounts (default 50)")
+        parser.add_argument("--force", action="store_true", help="seed even with DEBUG off")
+
+    def handle(self, *args, if_empty: bool, accounts: int, force: bool, **options) -> None:
+        if not (settings.DEBUG or force):
+            raise CommandError("seed_demo creates a staff user with a known password: run it with DJANGO_DEBUG=1.")
+        if if_empty and PersonalAccount.objects.exists():
+            self.stdout.write("The database already has accounts; demo data not added.")
+            return
+        if not 1 <= accounts <= 10_000:
+            raise CommandError("--accounts: use a number from 1 to 10000.")
+        rng = random.Random(2026)
+        today = timezone.localdate()
+        start = add_months(first_of_month(today), -HISTORY_MONTHS - 1)
+        rows = [_account_row(n, rng, start) for n in range(accounts)]
+        master_data_import(rows=rows)
+        submitted = _replace_one_meter(rows[0], rng, start, today)
+        submitted += sum(_history(meter, rng, start, today) for meter in Meter.objects.filter(is_active=True))
+        self._staff_user()
+        self._print_summary(rows, submitted)
+
+    def _staff_user(self) -> None:
+        user = User.objects.filter(username=STAFF_USERNAME).first()
+        if user is None:
+            User.objects.create_superuser(STAFF_USERNAME, "staff@example.com", STAFF_PASSWORD)
+
+    def _print_summary(self, rows: list[MasterDataRow], submitted: int) -> None:
+        self.stdout.write(self.style.SUCCESS(f"Demo data: {len(rows)} accounts, {submitted} readings."))
+        self.stdout.write(f"Admin: http://127.0.0.1:8000/admin/  login {STAFF_USERNAME} / {STAFF_PASSWORD}")
+        self.stdout.write("Account / meter pairs to link and submit with:")
+        for zones in (1, 2, 3):
+            for row in [r for r in rows[1:] if r.zones == zones][:2]:
+                self.stdout.write(f"  {row.account_number} / {row.meter_serial}  ({zones}-zone, {row.address})")
+
+
+def _account_row(n: int, rng: random.Random, start: dt.date) -> MasterDataRow:
+    zones = (1, 1, 2, 2, 3)[n % 5]
+    digits = rng.choice((5, 6, 6, 7)) if zones == 1 else 6
+    return MasterDataRow(
+        account_number=f"{300000000 + n * 7919 % 1000000:09d}",
+        meter_serial=f"{('NIK', 'GAMA', 'MTX')[zones - 1]}{rng.randrange(10**7):07d}",
+        zones=zones,
+        digits=digits,
+        address=f"{STREETS[n % len(STREETS)]}, {n % 97 + 1}, кв. {n % 60 + 1}",
+        holder_name=f"Мешканець {n + 1}",
+        eic=f"62Z{n:012d}X",
+        initial_values=tuple(rng.randrange(1000, 20000) for _ in range(zones)),
+    )
+
+
+def _replace_one_meter(row: MasterDataRow, rng: random.Random, start: dt.date, today: dt.date) -> int:
+    """One account shows a meter replacement: the old meter stays, with its readings."""
+    meter = Meter.objects.get(account__number=row.account_number, serial=row.meter_serial)
+    replaced_on = today - dt.timedelta(days=8 * 30)
+    submitted = _history(meter, rng, start, replaced_on)
+    meter_replace(
+        meter=meter,
+        new_serial=f"{row.meter_serial}N",
+        zones=row.zones,
+        digits=row.digits,
+        initial_values=[0] * row.zones,
+        replaced_on=replaced_on,
+    )
+    return submitted
+
+
+def _history(meter: Meter, rng: random.Random, start: dt.date, until: dt.date) -> int:
+    """A reading on the first day of every window closed before `until`, since installation."""
+    values = list(meter.initial_values)
+    base_use = rng.randrange(120, 380)
+    count = 0
+    for months in range(1, HISTORY_MONTHS + 2):
+        window = selectors.window_for_period(add_months(start, months))
+        if window.closes >= until:
+            break
+        if meter.installed_on and window.opens <= meter.installed_on:
+            continue
+        winter = 1.4 if window.period.month in (12, 1, 2) else 1.0
+        use = base_use * winter * rng.uniform(0.8, 1.2)
+        values = [v + round(use * share) for v, share in zip(values, ZONE_SHARES[meter.zones], strict=True)]
+        reading_submit(
+            meter=meter,
+            values=values,
+            channel=rng.choice(CHANNELS),
+            submitted_at=timezone.make_aware(dt.datetime.combine(window.opens, dt.time(10, rng.randrange(60)))),
+        )
+        count += 1
+    return count

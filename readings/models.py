@@ -1,0 +1,106 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Meter
+
+
+class Reading(models.Model):
+    """One submission of a meter's display, kept whatever became of it."""
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", _("accepted")
+        SUPERSEDED = "superseded", _("superseded")
+        CONTROL = "control", _("control reading outside the window")
+        NEEDS_REVIEW = "needs_review", _("needs review")
+        REJECTED = "rejected", _("rejected")
+
+    class Channel(models.TextChoices):
+        TELEGRAM = "telegram", _("Telegram")
+        WEB = "web", _("web cabinet")
+        API = "api", _("API")
+        IVR = "ivr", _("voice menu")
+        STAFF = "staff", _("staff")
+        IMPORT = "import", _("import")
+
+    class Reason(models.TextChoices):
+        """Why a reading was held for review."""
+
+        NONE = "", _("none")
+        ROLLOVER = "rollover", _("meter rollover")
+        UNUSUAL_JUMP = "unusual_jump", _("unusual consumption")
+        STAFF = "staff", _("flagged by staff")
+
+    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="readings")
+    period = models.DateField(_("period"), help_text=_("The 1st of the month the reading counts for."))
+    value1 = models.PositiveIntegerField(_("T1 / total"))
+    value2 = models.PositiveIntegerField(_("T2"), null=True, blank=True)
+    value3 = models.PositiveIntegerField(_("T3"), null=True, blank=True)
+    consumption1 = models.IntegerField(_("consumption T1"), null=True, blank=True)
+    consumption2 = models.IntegerField(_("consumption T2"), null=True, blank=True)
+    consumption3 = models.IntegerField(_("consumption T3"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    review_reason = models.CharField(_("review reason"), max_length=16, choices=Reason.choices, blank=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="readings"
+    )
+    submitted_at = models.DateTimeField(_("submitted"), db_index=True)
+    chat_id = models.BigIntegerField(_("Telegram chat"), null=True, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reading")
+        verbose_name_plural = _("readings")
+        ordering = ["-period", "-submitted_at"]
+        constraints = [
+            # The period's reading: one per meter and period, accepted or held for review.
+            models.UniqueConstraint(
+                fields=["meter", "period"],
+                condition=Q(status__in=["accepted", "needs_review"]),
+                name="reading_one_standing_per_meter_period",
+            ),
+            models.CheckConstraint(condition=Q(period__day=1), name="reading_period_first_of_month"),
+            models.CheckConstraint(
+                condition=Q(value3__isnull=True) | Q(value2__isnull=False), name="reading_zones_in_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["accepted", "superseded", "control", "needs_review", "rejected"]),
+                name="reading_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["telegram", "web", "api", "ivr", "staff", "import"]),
+                name="reading_channel_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["meter", "status", "-period"], name="reading_meter_status_period")]
+
+    def __str__(self) -> str:
+        return f"{self.meter} {self.period:%Y-%m}: {'/'.join(map(str, self.values))}"
+
+    @property
+    def values(self) -> tuple[int, ...]:
+        return tuple(v for v in (self.value1, self.value2, self.value3) if v is not None)
+
+    @property
+    def consumption(self) -> tuple[int, ...] | None:
+        if self.consumption1 is None:
+            return None
+        return tuple(c for c in (self.consumption1, self.consumption2, self.consumption3) if c is not None)
+
+
+class CalendarOverride(models.Model):
+    """A date staff force to be a working or a non-working day."""
+
+    date = models.DateField(_("date"), unique=True)
+    is_working = models.BooleanField(_("working day"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar override")
+        verbose_name_plural = _("calendar overrides")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {'working' if self.is_working else 'day off'}"

@@ -1,0 +1,80 @@
+"""Reads of readings and windows that more than one channel needs."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.models import Meter
+from readings import window
+from readings.models import CalendarOverride, Reading
+from readings.rules import JumpRule
+
+USUAL_HISTORY_READINGS = 6
+
+
+def window_policy() -> window.WindowPolicy:
+    return window.WindowPolicy(
+        days=settings.READINGS_WINDOW_DAYS,
+        before=settings.READINGS_WINDOW_BEFORE,
+        after=settings.READINGS_WINDOW_AFTER,
+    )
+
+
+def jump_rule() -> JumpRule:
+    return JumpRule(
+        factor=settings.READINGS_JUMP_FACTOR,
+        floor_kwh=settings.READINGS_JUMP_FLOOR_KWH,
+        no_history_kwh=settings.READINGS_JUMP_NO_HISTORY_KWH,
+    )
+
+
+def working_calendar(around: dt.date) -> window.WorkingCalendar:
+    """The calendar with every staff override that can touch windows near `around`."""
+    overrides = CalendarOverride.objects.filter(
+        date__gte=around - dt.timedelta(days=62), date__lte=around + dt.timedelta(days=124)
+    ).values_list("date", "is_working")
+    return window.WorkingCalendar(dict(overrides))
+
+
+def window_on(day: dt.date | None = None) -> window.Window:
+    """The window containing `day` (default: today in Kyiv), or the next one."""
+    day = day or timezone.localdate()
+    return window.window_on(day, window_policy(), working_calendar(day))
+
+
+def window_for_period(period: dt.date) -> window.Window:
+    return window.window_for_period(period, window_policy(), working_calendar(period))
+
+
+def reading_previous(*, meter: Meter, period: dt.date) -> Reading | None:
+    """The latest accepted reading of a period before `period`: the base of its consumption."""
+    return (
+        Reading.objects.filter(meter=meter, status=Reading.Status.ACCEPTED, period__lt=period)
+        .order_by("-period")
+        .first()
+    )
+
+
+def meter_usual_monthly(*, meter: Meter, period: dt.date) -> Decimal | None:
+    """The meter's usual total kWh a month over its last accepted readings before `period`."""
+    history = list(
+        Reading.objects.filter(
+            meter=meter, status=Reading.Status.ACCEPTED, period__lt=period, consumption1__isnull=False
+        )
+        .order_by("-period")
+        .only("period", "consumption1", "consumption2", "consumption3")[:USUAL_HISTORY_READINGS]
+    )
+    if not history:
+        return None
+    if len(history) == 1:
+        return Decimal(sum(history[0].consumption))
+    # The oldest reading only marks where the span starts; the others' use fills it.
+    months = months_between(history[-1].period, history[0].period)
+    used = sum(sum(reading.consumption) for reading in history[:-1])
+    return Decimal(used) / months
+
+
+def months_between(earlier: dt.date, later: dt.date) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month

@@ -1,0 +1,91 @@
+"""The one write path for readings: every channel submits through reading_submit."""
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Meter, User
+from readings import selectors
+from readings.errors import MeterInactive
+from readings.models import Reading
+from readings.parsing import check_values, parse_reading
+from readings.rules import assess
+
+STANDING = (Reading.Status.ACCEPTED, Reading.Status.NEEDS_REVIEW)
+
+
+def reading_submit(
+    *,
+    meter: Meter,
+    channel: str,
+    text: str | None = None,
+    values: Sequence[int] | None = None,
+    submitted_by: User | None = None,
+    confirm: bool = False,
+    chat_id: int | None = None,
+    ip_address: str | None = None,
+    submitted_at: dt.datetime | None = None,
+) -> Reading:
+    """Record a reading sent as `text` ("1111/2222") or as `values`.
+
+    In the window it becomes the period's reading (superseding an earlier one of
+    the same window); outside it, a control reading for the next window's period.
+    Raises a DomainError (nothing written) when the reading breaks a rule, and
+    ConfirmationRequired when it is unusual and `confirm` is not set.
+    """
+    channel = Reading.Channel(channel)  # a typo in a caller fails here, not in the database
+    submitted_at = submitted_at or timezone.now()
+    if values is None:
+        values = parse_reading(text, zones=meter.zones, digits=meter.digits)
+    else:
+        values = check_values(list(values), zones=meter.zones, digits=meter.digits)
+    day = timezone.localdate(submitted_at)
+    window = selectors.window_on(day)
+    in_window = window.contains(day)
+
+    with transaction.atomic():
+        # Two submissions for one meter in the same window would both read the same
+        # previous reading and both try to become the period's reading: the row lock
+        # on the meter makes the second wait and then supersede the first.
+        meter = Meter.objects.select_for_update().select_related("account").get(pk=meter.pk)
+        if not (meter.is_active and meter.account.is_active):
+            raise MeterInactive(serial=meter.serial)
+        previous = selectors.reading_previous(meter=meter, period=window.period)
+        assessment = assess(
+            values,
+            previous.values if previous else meter.initial_values,
+            capacity=meter.capacity,
+            months=selectors.months_between(previous.period, window.period) if previous else 1,
+            usual_monthly=selectors.meter_usual_monthly(meter=meter, period=window.period),
+            rule=selectors.jump_rule(),
+            confirmed=confirm,
+        )
+        if in_window:
+            status = Reading.Status.NEEDS_REVIEW if assessment.review_reason else Reading.Status.ACCEPTED
+            meter.readings.filter(period=window.period, status__in=STANDING).update(status=Reading.Status.SUPERSEDED)
+        else:
+            status = Reading.Status.CONTROL
+        consumption = list(assessment.consumption or ())
+        return Reading.objects.create(
+            meter=meter,
+            period=window.period,
+            value1=values[0],
+            value2=_zone(values, 2),
+            value3=_zone(values, 3),
+            consumption1=_zone(consumption, 1),
+            consumption2=_zone(consumption, 2),
+            consumption3=_zone(consumption, 3),
+            status=status,
+            review_reason=assessment.review_reason,
+            channel=channel,
+            submitted_by=submitted_by,
+            submitted_at=submitted_at,
+            chat_id=chat_id,
+            ip_address=ip_address,
+        )
+
+
+def _zone(values: Sequence[int], zone: int) -> int | None:
+    return values[zone - 1] if len(values) >= zone else None
