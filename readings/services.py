@@ -49,7 +49,7 @@ def reading_submit(
         # Two submissions for one meter in the same window would both read the same
         # previous reading and both try to become the period's reading: the row lock
         # on the meter makes the second wait and then supersede the first.
-        meter = Meter.objects.select_for_update().select_related("account").get(pk=meter.pk)
+        meter = Meter.objects.select_for_update(of=("self",)).select_related("account").get(pk=meter.pk)
         if not (meter.is_active and meter.account.is_active):
             raise MeterInactive(serial=meter.serial)
         previous = selectors.reading_previous(meter=meter, period=window.period)

@@ -17,7 +17,7 @@ from accounts.services import MasterDataRow, master_data_import, meter_replace
 from readings import selectors
 from readings.models import Reading
 from readings.services import reading_submit
-from readings.window import add_months, first_of_month
+from readings.window import Window, add_months, first_of_month
 
 STAFF_USERNAME = "staff"
 STAFF_PASSWORD = "pokaznyk-demo"  # noqa: S105 - printed for the developer; refused without DEBUG
@@ -43,13 +43,13 @@ class Command(BaseCommand):
             return
         if not 1 <= accounts <= 10_000:
             raise CommandError("--accounts: use a number from 1 to 10000.")
-        rng = random.Random(2026)
+        rng = random.Random(2026)  # noqa: S311 - repeatable demo data, not secrets
         today = timezone.localdate()
-        start = add_months(first_of_month(today), -HISTORY_MONTHS - 1)
-        rows = [_account_row(n, rng, start) for n in range(accounts)]
+        windows = _closed_windows(today)
+        rows = [_account_row(n, rng) for n in range(accounts)]
         master_data_import(rows=rows)
-        submitted = _replace_one_meter(rows[0], rng, start, today)
-        submitted += sum(_history(meter, rng, start, today) for meter in Meter.objects.filter(is_active=True))
+        submitted = _replace_one_meter(rows[0], rng, windows, today)
+        submitted += sum(_history(meter, rng, windows) for meter in Meter.objects.filter(is_active=True))
         self._staff_user()
         self._print_summary(rows, submitted)
 
@@ -67,7 +67,14 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {row.account_number} / {row.meter_serial}  ({zones}-zone, {row.address})")
 
 
-def _account_row(n: int, rng: random.Random, start: dt.date) -> MasterDataRow:
+def _closed_windows(today: dt.date) -> list[Window]:
+    """The last HISTORY_MONTHS windows that closed before today, oldest first."""
+    periods = (add_months(first_of_month(today), -months) for months in range(HISTORY_MONTHS + 2))
+    closed = [window for window in map(selectors.window_for_period, periods) if window.closes < today]
+    return closed[:HISTORY_MONTHS][::-1]
+
+
+def _account_row(n: int, rng: random.Random) -> MasterDataRow:
     zones = (1, 1, 2, 2, 3)[n % 5]
     digits = rng.choice((5, 6, 6, 7)) if zones == 1 else 6
     return MasterDataRow(
@@ -82,11 +89,11 @@ def _account_row(n: int, rng: random.Random, start: dt.date) -> MasterDataRow:
     )
 
 
-def _replace_one_meter(row: MasterDataRow, rng: random.Random, start: dt.date, today: dt.date) -> int:
+def _replace_one_meter(row: MasterDataRow, rng: random.Random, windows: list[Window], today: dt.date) -> int:
     """One account shows a meter replacement: the old meter stays, with its readings."""
     meter = Meter.objects.get(account__number=row.account_number, serial=row.meter_serial)
     replaced_on = today - dt.timedelta(days=8 * 30)
-    submitted = _history(meter, rng, start, replaced_on)
+    submitted = _history(meter, rng, [window for window in windows if window.closes < replaced_on])
     meter_replace(
         meter=meter,
         new_serial=f"{row.meter_serial}N",
@@ -98,15 +105,12 @@ def _replace_one_meter(row: MasterDataRow, rng: random.Random, start: dt.date, t
     return submitted
 
 
-def _history(meter: Meter, rng: random.Random, start: dt.date, until: dt.date) -> int:
-    """A reading on the first day of every window closed before `until`, since installation."""
+def _history(meter: Meter, rng: random.Random, windows: list[Window]) -> int:
+    """A reading on the first day of each of `windows` since the meter was installed."""
     values = list(meter.initial_values)
     base_use = rng.randrange(120, 380)
     count = 0
-    for months in range(1, HISTORY_MONTHS + 2):
-        window = selectors.window_for_period(add_months(start, months))
-        if window.closes >= until:
-            break
+    for window in windows:
         if meter.installed_on and window.opens <= meter.installed_on:
             continue
         winter = 1.4 if window.period.month in (12, 1, 2) else 1.0
