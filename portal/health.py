@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
+from redis.exceptions import RedisError
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -25,5 +26,5 @@ def _redis() -> str:
     try:
         cache.set("healthz", "ok", timeout=10)
         return "ok" if cache.get("healthz") == "ok" else "down"
-    except Exception:
+    except (RedisError, OSError):
         return "down"
