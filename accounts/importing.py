@@ -31,29 +31,37 @@ class BadRow:
 
 
 def read_master_data(lines: Iterable[str]) -> Iterator[MasterDataRow | BadRow]:
-    """Each data row of the CSV in `lines`, validated: a MasterDataRow or a BadRow."""
-    lines = iter(lines)
-    header_line = next(lines, "")
-    if not header_line.strip():
-        raise MasterDataFileError(
-            _("The file is empty: the first line must be the header, e.g. %(columns)s.")
-            % {"columns": ",".join(REQUIRED_COLUMNS)}
-        )
-    # Excel in a Ukrainian locale saves "CSV" with semicolons; accept both.
-    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
-    header = [name.strip().lower() for name in next(csv.reader([header_line], delimiter=delimiter))]
-    _check_header(header)
-    reader = csv.reader(lines, delimiter=delimiter)
-    line = 2
+    """Each data row of the CSV in `lines`, validated: a MasterDataRow or a BadRow.
+
+    Open the file with errors="surrogateescape" (and newline=""): bytes that are not
+    UTF-8 then reach us on their own line, and the operator is told that line's number.
+    """
+    lines = _utf8_lines(lines)
+    line = 1
     try:
+        # Inside the try: in a small file the header line is where a decoder fails.
+        header_line = next(lines, "")
+        if not header_line.strip():
+            raise MasterDataFileError(
+                _("The file is empty: the first line must be the header, e.g. %(columns)s.")
+                % {"columns": ",".join(REQUIRED_COLUMNS)}
+            )
+        # Excel in a Ukrainian locale saves "CSV" with semicolons; accept both.
+        delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+        header = [name.strip().lower() for name in next(csv.reader([header_line], delimiter=delimiter))]
+        _check_header(header)
+        # strict: a quote left open would otherwise swallow every following row into
+        # one field, and those rows would vanish from the import without a word.
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
+        line = 2
         for fields in reader:
             if any(field.strip() for field in fields):
                 yield _validate(line, header, fields)
             line = reader.line_num + 2  # line_num counts from the second line of the file
     except UnicodeDecodeError:
-        raise MasterDataFileError(
-            _("Line %(line)s is not valid UTF-8 text. Save the file as “CSV UTF-8” and try again.") % {"line": line}
-        ) from None
+        # A caller that decodes strictly: the decoder works ahead in blocks, so the
+        # line is approximate; _utf8_lines gives the exact one.
+        raise _not_utf8(line) from None
     except csv.Error as exc:
         raise MasterDataFileError(
             _("Line %(line)s cannot be read as CSV (%(error)s). Check the quotes on that line.")
@@ -61,11 +69,32 @@ def read_master_data(lines: Iterable[str]) -> Iterator[MasterDataRow | BadRow]:
         ) from None
 
 
+def _utf8_lines(lines: Iterable[str]) -> Iterator[str]:
+    """`lines` unchanged, stopping at the first one that held bytes which are not UTF-8."""
+    for number, line in enumerate(lines, start=1):
+        # surrogateescape turns each undecodable byte into a lone surrogate, which
+        # cannot be encoded back; ASCII lines, nearly all of them, need no check.
+        if not line.isascii():
+            try:
+                line.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _not_utf8(number) from None
+        yield line
+
+
+def _not_utf8(line: int) -> MasterDataFileError:
+    return MasterDataFileError(
+        _("Line %(line)s is not valid UTF-8 text. Save the file as “CSV UTF-8” and try again.") % {"line": line}
+    )
+
+
 def _check_header(header: list[str]) -> None:
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    unknown = [name for name in header if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    repeated = sorted({name for name in header if header.count(name) > 1})
+    unknown = [name for name in header if name and name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
     problems = []
+    if "" in header:
+        problems.append(_("a column without a name (a spare delimiter at the end of the line?)"))
     if missing:
         problems.append(_("missing required columns: %(names)s") % {"names": ", ".join(missing)})
     if unknown:

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from readings.models import CalendarOverride, Reading
 
@@ -22,11 +23,11 @@ class ReadingAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="account", ordering="meter__account__number")
+    @admin.display(description=_("account"), ordering="meter__account__number")
     def account_number(self, reading: Reading) -> str:
         return reading.meter.account.number
 
-    @admin.display(description="values")
+    @admin.display(description=_("values"))
     def values_display(self, reading: Reading) -> str:
         return "/".join(map(str, reading.values))
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from accounts.importing import BadRow, MasterDataFileError, read_master_data
 from accounts.services import MasterDataRow, master_data_import
@@ -21,12 +22,17 @@ class Command(BaseCommand):
         bad = self._validate(file)
         if bad and not skip_invalid:
             raise CommandError(
-                f"{bad} bad row(s); nothing was imported. Fix them, or run again with --skip-invalid "
-                "to import only the good rows."
+                _(
+                    "Bad rows: %(bad)s; nothing was imported. "
+                    "Fix them, or run again with --skip-invalid to import only the good rows."
+                )
+                % {"bad": bad}
             )
         imported = master_data_import(rows=self._good_rows(file))
-        skipped = f", skipped {bad} bad row(s)" if bad else ""
-        self.stdout.write(self.style.SUCCESS(f"Imported {imported} row(s){skipped}."))
+        message = _("Imported rows: %(imported)s.") % {"imported": imported}
+        if bad:
+            message += " " + _("Bad rows skipped: %(bad)s.") % {"bad": bad}
+        self.stdout.write(self.style.SUCCESS(message))
 
     def _validate(self, file: Path) -> int:
         """First pass: report every bad row; count them."""
@@ -34,7 +40,9 @@ class Command(BaseCommand):
         for row in self._rows(file):
             if isinstance(row, BadRow):
                 bad += 1
-                self.stderr.write(f"line {row.line}: {'; '.join(row.reasons)}")
+                self.stderr.write(
+                    _("line %(line)s: %(reasons)s") % {"line": row.line, "reasons": "; ".join(row.reasons)}
+                )
         return bad
 
     def _good_rows(self, file: Path):
@@ -42,9 +50,13 @@ class Command(BaseCommand):
 
     def _rows(self, file: Path):
         try:
-            with file.open(encoding="utf-8-sig", newline="") as lines:
+            # surrogateescape: read_master_data names the exact line of a non-UTF-8 file
+            # (a strict decoder fails a whole block ahead, or on the header of a small file).
+            with file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as lines:
                 yield from read_master_data(lines)
         except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
+            raise CommandError(
+                _("Cannot read %(file)s: %(reason)s.") % {"file": file, "reason": exc.strerror}
+            ) from None
         except MasterDataFileError as exc:
             raise CommandError(f"{file}: {exc}") from None
