@@ -16,7 +16,13 @@ $(VENV)/.installed: requirements.txt
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then \
+	  trap 'kill 0' INT TERM EXIT; \
+	  $(PY) manage.py runbot & $(PY) manage.py runserver 127.0.0.1:8000; \
+	else \
+	  echo "TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off."; \
+	  $(PY) manage.py runserver 127.0.0.1:8000; \
+	fi
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

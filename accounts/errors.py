@@ -64,6 +64,11 @@ class NotLinked(DomainError):
     template = _("Account {number} is not in your list.")
 
 
+class MeterNotLinked(DomainError):
+    code = "meter_not_linked"
+    template = _("This meter is not among your accounts' active meters. Open your accounts and choose again.")
+
+
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
     template = _(

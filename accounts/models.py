@@ -110,3 +110,23 @@ class LinkAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.account_number} {self.attempted_at:%Y-%m-%d %H:%M}"
+
+
+class TelegramIdentity(models.Model):
+    """A Telegram user's one portal user: what the bot links, the cabinet and the API show."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="telegram")
+    telegram_id = models.BigIntegerField(_("Telegram user id"), unique=True)
+    username = models.CharField(_("Telegram username"), max_length=64, blank=True)
+    first_name = models.CharField(_("first name"), max_length=128, blank=True)
+    language_code = models.CharField(_("language"), max_length=16, blank=True)
+    # Set when the user blocks the bot: nothing is sent to them until they come back.
+    blocked_at = models.DateTimeField(_("blocked the bot"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Telegram identity")
+        verbose_name_plural = _("Telegram identities")
+
+    def __str__(self) -> str:
+        return f"@{self.username}" if self.username else str(self.telegram_id)

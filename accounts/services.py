@@ -18,7 +18,7 @@ from accounts.errors import (
     NotLinked,
     TooManyAttempts,
 )
-from accounts.models import AccountLink, LinkAttempt, Meter, PersonalAccount, User
+from accounts.models import AccountLink, LinkAttempt, Meter, PersonalAccount, TelegramIdentity, User
 
 MAX_SERIAL_LENGTH = 32
 
@@ -82,6 +82,43 @@ def account_unlink(*, user: User, account_number: str) -> None:
     deleted, _ = AccountLink.objects.filter(user=user, account__number=number).delete()
     if not deleted:
         raise NotLinked(number=number)
+
+
+def account_link_reminders_set(*, user: User, account_number: str, enabled: bool) -> AccountLink:
+    """Turn window reminders for one of the user's accounts on or off."""
+    number = account_number_normalize(account_number)
+    updated = AccountLink.objects.filter(user=user, account__number=number).update(reminders_enabled=enabled)
+    if not updated:
+        raise NotLinked(number=number)
+    return AccountLink.objects.select_related("account").get(user=user, account__number=number)
+
+
+def telegram_identity_resolve(
+    *, telegram_id: int, first_name: str = "", username: str = "", language_code: str = ""
+) -> User:
+    """The portal user of a Telegram user, created on first contact; always the same one."""
+    profile = {"first_name": first_name[:128], "username": (username or "")[:64], "language_code": language_code[:16]}
+    identity = TelegramIdentity.objects.select_related("user").filter(telegram_id=telegram_id).first()
+    if identity is None:
+        try:
+            with transaction.atomic():
+                user = User(username=f"tg{telegram_id}", first_name=first_name[:150])
+                user.set_unusable_password()
+                user.save()
+                return TelegramIdentity.objects.create(user=user, telegram_id=telegram_id, **profile).user
+        except IntegrityError:
+            # Two first updates of one user raced; the other one created the identity.
+            identity = TelegramIdentity.objects.select_related("user").get(telegram_id=telegram_id)
+    changed = {field: value for field, value in profile.items() if getattr(identity, field) != value}
+    if changed or identity.blocked_at:
+        # Writing to the user is possible again: an update from them means they are back.
+        TelegramIdentity.objects.filter(pk=identity.pk).update(blocked_at=None, **changed)
+    return identity.user
+
+
+def telegram_identity_block(*, telegram_id: int, blocked: bool) -> None:
+    """Record that the user blocked the bot (or unblocked it)."""
+    TelegramIdentity.objects.filter(telegram_id=telegram_id).update(blocked_at=timezone.now() if blocked else None)
 
 
 @dataclass(frozen=True)

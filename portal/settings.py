@@ -5,6 +5,7 @@ typo in deployment fails at start-up instead of in the middle of a submission.
 """
 
 import os
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -252,6 +253,25 @@ TARIFF_ZONE_FACTORS = {
         env_decimal("TARIFF_3ZONE_NIGHT", "0.4"),
     ),
 }
+
+# --- Telegram -----------------------------------------------------------------
+
+# Unset token = the bot is off (the webhook answers 404, runbot refuses to start).
+TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN")
+if TELEGRAM_BOT_TOKEN and not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", TELEGRAM_BOT_TOKEN):
+    raise ImproperlyConfigured("TELEGRAM_BOT_TOKEN does not look like a bot token (123:AA…): copy it from @BotFather.")
+# The Bot API server: Telegram's own, a self-hosted one, or a fake one in tests.
+TELEGRAM_API_BASE = env_str("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")
+if not TELEGRAM_API_BASE.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(
+        f"TELEGRAM_API_BASE={TELEGRAM_API_BASE!r}: expected an address like https://api.telegram.org."
+    )
+# Telegram sends it in X-Telegram-Bot-Api-Secret-Token; the webhook refuses updates without it.
+TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET")
+if TELEGRAM_WEBHOOK_SECRET and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", TELEGRAM_WEBHOOK_SECRET):
+    raise ImproperlyConfigured("TELEGRAM_WEBHOOK_SECRET: use 16 to 256 characters of A-Z, a-z, 0-9, _ and -.")
+# A 429 from the Bot API asking to wait longer than this is logged instead of waited out.
+TELEGRAM_RETRY_MAX_SECONDS = env_int("TELEGRAM_RETRY_MAX_SECONDS", 5, low=0, high=600)
 
 COMPANY_CONTACTS = env_list(
     "COMPANY_CONTACTS",

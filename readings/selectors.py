@@ -1,12 +1,15 @@
 """Reads of readings and windows that more than one channel needs."""
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import Meter
+from accounts.errors import MeterNotLinked
+from accounts.models import Meter, PersonalAccount, User
+from accounts.selectors import account_link_get
 from readings import window
 from readings.models import CalendarOverride, Reading
 from readings.rules import JumpRule
@@ -78,3 +81,49 @@ def meter_usual_monthly(*, meter: Meter, period: dt.date) -> Decimal | None:
 
 def months_between(earlier: dt.date, later: dt.date) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
+def reading_last_accepted(*, meter: Meter) -> Reading | None:
+    return Reading.objects.filter(meter=meter, status=Reading.Status.ACCEPTED).order_by("-period").first()
+
+
+def account_history(*, account_id: int, limit: int = 6) -> list[Reading]:
+    """The account's latest readings over all its meters, replaced ones included."""
+    return list(
+        Reading.objects.filter(meter__account_id=account_id)
+        .select_related("meter")
+        .order_by("-submitted_at", "-id")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class AccountOverview:
+    account: PersonalAccount
+    meters: list[tuple[Meter, Reading | None]]  # active meters with their last accepted reading
+    reminders_enabled: bool
+    window: window.Window  # the open window, or the next one
+    today: dt.date
+
+
+def account_overview(*, user: User, number: str) -> AccountOverview:
+    """What a resident sees for one of their accounts; NotLinked for anyone else's."""
+    link = account_link_get(user=user, number=number)
+    meters = Meter.objects.filter(account=link.account, is_active=True).select_related("account").order_by("serial")
+    today = timezone.localdate()
+    return AccountOverview(
+        account=link.account,
+        meters=[(meter, reading_last_accepted(meter=meter)) for meter in meters],
+        reminders_enabled=link.reminders_enabled,
+        window=window_on(today),
+        today=today,
+    )
+
+
+def linked_meter(*, user: User, meter_id: int) -> Meter:
+    """An active meter of one of the user's accounts; NotLinked otherwise."""
+    meter = (
+        Meter.objects.filter(pk=meter_id, is_active=True, account__links__user=user).select_related("account").first()
+    )
+    if meter is None:
+        raise MeterNotLinked()
+    return meter

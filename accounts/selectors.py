@@ -1,0 +1,35 @@
+"""Reads of accounts that more than one channel needs."""
+
+from django.db.models import Prefetch, QuerySet
+
+from accounts.errors import NotLinked
+from accounts.models import AccountLink, Meter, PersonalAccount, User
+
+
+def linked_accounts(*, user: User) -> QuerySet[PersonalAccount]:
+    """The user's linked accounts, each with its active meters."""
+    active_meters = Meter.objects.filter(is_active=True).order_by("serial")
+    return (
+        PersonalAccount.objects.filter(links__user=user)
+        .prefetch_related(Prefetch("meters", queryset=active_meters, to_attr="active_meters"))
+        .order_by("number")
+    )
+
+
+def linked_account(*, user: User, number: str) -> PersonalAccount:
+    """One of the user's accounts; someone else's account is simply not linked."""
+    account = linked_accounts(user=user).filter(number=number).first()
+    if account is None:
+        raise NotLinked(number=number)
+    return account
+
+
+def account_link_get(*, user: User, number: str) -> AccountLink:
+    link = AccountLink.objects.filter(user=user, account__number=number).select_related("account").first()
+    if link is None:
+        raise NotLinked(number=number)
+    return link
+
+
+def linked_account_numbers(*, user: User) -> list[str]:
+    return list(PersonalAccount.objects.filter(links__user=user).order_by("number").values_list("number", flat=True))

@@ -1,0 +1,25 @@
+"""python manage.py delete_webhook"""
+
+import asyncio
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from botbridge.dispatcher import bot_create
+
+
+class Command(BaseCommand):
+    help = "Remove the bot's webhook (for example before switching to runbot)."
+
+    def handle(self, *args, **options) -> None:
+        if not settings.TELEGRAM_BOT_TOKEN:
+            raise CommandError("TELEGRAM_BOT_TOKEN is not set.")
+        asyncio.run(self._delete())
+        self.stdout.write(self.style.SUCCESS("Webhook removed."))
+
+    async def _delete(self) -> None:
+        bot = bot_create()
+        try:
+            await bot.delete_webhook()
+        finally:
+            await bot.session.close()

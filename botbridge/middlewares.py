@@ -1,0 +1,54 @@
+"""What every update goes through before a handler: once only, the resident, the language."""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+from django.utils import translation
+
+from accounts.services import telegram_identity_resolve
+from botbridge.services import update_claim
+
+logger = logging.getLogger(__name__)
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class UpdateOnce(BaseMiddleware):
+    """Drops a re-delivered update: the claim is a database row, so it holds across processes."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        # A long-running bot process has no requests to recycle its connections.
+        await sync_to_async(close_old_connections)()
+        if not await sync_to_async(update_claim)(bot_id=data["bot"].id, update_id=event.update_id):
+            logger.info("update %s already processed; dropped", event.update_id)
+            return None
+        return await handler(event, data)
+
+
+def language_of(language_code: str | None) -> str:
+    """English for English-speaking Telegram users, Ukrainian for everyone else."""
+    return "en" if (language_code or "").lower().startswith("en") else "uk"
+
+
+class Resident(BaseMiddleware):
+    """The portal user behind the Telegram user, and replies in their language."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        sender = data.get("event_from_user")
+        chat = data.get("event_chat")
+        if sender is None or sender.is_bot or (chat is not None and chat.type != "private"):
+            with translation.override("uk"):
+                return await handler(event, data)
+        data["user"] = await sync_to_async(telegram_identity_resolve)(
+            telegram_id=sender.id,
+            first_name=sender.first_name or "",
+            username=sender.username or "",
+            language_code=sender.language_code or "",
+        )
+        with translation.override(language_of(sender.language_code)):
+            return await handler(event, data)

@@ -1,0 +1,11 @@
+from aiogram.fsm.state import State, StatesGroup
+
+
+class Linking(StatesGroup):
+    number = State()
+    serial = State()
+
+
+class Submitting(StatesGroup):
+    reading = State()
+    confirm = State()

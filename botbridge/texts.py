@@ -1,0 +1,293 @@
+"""Everything the bot says, in one place and through gettext (Ukrainian first).
+
+Functions here turn plain data into message text; they never touch the database.
+Replies are plain text (no parse mode), so nothing a resident typed can turn into
+markup.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
+
+from accounts.masking import mask_address
+from readings.models import Reading
+from readings.parsing import reading_example
+from readings.window import Window
+
+# The seed's reply keyboard, word for word.
+MENU_ADD = pgettext_lazy("bot button", "Add personal account")
+MENU_ACCOUNTS = pgettext_lazy("bot button", "My personal accounts")
+MENU_HELP = pgettext_lazy("bot button", "Help")
+CANCEL = pgettext_lazy("bot button", "Cancel")
+BACK = pgettext_lazy("bot button", "« Back")
+YES = pgettext_lazy("bot button", "Yes")
+NO = pgettext_lazy("bot button", "No")
+HISTORY = pgettext_lazy("bot button", "Last readings")
+REMINDERS_ON = pgettext_lazy("bot button", "Reminders: on")
+REMINDERS_OFF = pgettext_lazy("bot button", "Reminders: off")
+UNLINK = pgettext_lazy("bot button", "Remove account")
+UNLINK_YES = pgettext_lazy("bot button", "Yes, remove")
+SUBMIT_FOR = pgettext_lazy("bot button", "Send reading: {serial}")
+
+COMMANDS = {
+    "start": gettext_lazy("Start"),
+    "accounts": gettext_lazy("My personal accounts"),
+    "help": gettext_lazy("How to send readings"),
+    "cancel": gettext_lazy("Cancel the current step"),
+}
+
+ZONE_NAMES = {
+    1: (gettext_lazy("total"),),
+    2: (gettext_lazy("day"), gettext_lazy("night")),
+    3: (gettext_lazy("peak"), gettext_lazy("half-peak"), gettext_lazy("night")),
+}
+METER_KINDS = {
+    1: gettext_lazy("single-zone"),
+    2: gettext_lazy("two-zone (day/night)"),
+    3: gettext_lazy("three-zone (peak/half-peak/night)"),
+}
+
+
+def in_every_language(text: object) -> set[str]:
+    """A label as every supported language shows it: a button works whatever language drew it."""
+    variants = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            variants.add(str(text))
+    return variants
+
+
+def day(date: dt.date) -> str:
+    return f"{date:%d.%m.%Y}"
+
+
+def span(window: Window) -> str:
+    return f"{window.opens:%d.%m}–{day(window.closes)}"
+
+
+def values(reading_values: Sequence[int]) -> str:
+    return "/".join(str(value) for value in reading_values)
+
+
+def greeting(first_name: str) -> str:
+    return _(
+        "Hello, {name}! I take electricity meter readings for the company.\n\n"
+        "Add your personal account once (its number and the serial of the meter), "
+        "then send readings whenever the window is open. Use the buttons below."
+    ).format(name=first_name or _("neighbour"))
+
+
+def main_menu() -> str:
+    return _("Main menu. Choose an action with the buttons below.")
+
+
+def cancelled() -> str:
+    return _("Cancelled. Choose an action with the buttons below.")
+
+
+def ask_account_number() -> str:
+    return _("Enter your personal account number: the digits from your electricity bill.")
+
+
+def ask_meter_serial(number: str) -> str:
+    return _(
+        "Account {number}. Now enter the serial number of the meter: it is printed on the meter itself "
+        "(the factory number)."
+    ).format(number=number)
+
+
+def retry_account_number() -> str:
+    return _("Enter the account number again, or press “{cancel}”.").format(cancel=CANCEL)
+
+
+def retry_meter_serial() -> str:
+    return _("Enter the meter serial again, or press “{cancel}”.").format(cancel=CANCEL)
+
+
+def linked(number: str, address: str) -> str:
+    return _("Done: account {number} is added ({address}).\nOpen “{accounts}” to send a reading.").format(
+        number=number, address=mask_address(address) or _("no address on file"), accounts=MENU_ACCOUNTS
+    )
+
+
+def no_accounts() -> str:
+    return _("You have no accounts yet. Press “{add}” to add one.").format(add=MENU_ADD)
+
+
+def choose_account() -> str:
+    return _("Choose a personal account:")
+
+
+def window_line(window: Window, today: dt.date) -> str:
+    if window.contains(today):
+        left = window.days_left(today)
+        return ngettext(
+            "Readings are accepted until {closes} ({count} day left).",
+            "Readings are accepted until {closes} ({count} days left).",
+            left,
+        ).format(closes=day(window.closes), count=left)
+    return _("Readings are not accepted now. The next window: {span}.").format(span=span(window))
+
+
+def meter_line(meter, last: Reading | None) -> str:
+    line = _("Meter {serial}: {kind}, {digits} digits.").format(
+        serial=meter.serial, kind=METER_KINDS[meter.zones], digits=meter.digits
+    )
+    if last is None:
+        return line + "\n" + _("No accepted readings yet.")
+    return (
+        line
+        + "\n"
+        + _("Last accepted reading: {values} (as of {period}, sent {sent}).").format(
+            values=values(last.values), period=day(last.period), sent=day(last.submitted_at.date())
+        )
+    )
+
+
+def account_card(overview) -> str:
+    lines = [
+        _("Personal account {number}").format(number=overview.account.number),
+        mask_address(overview.account.address),
+        *(meter_line(meter, last) for meter, last in overview.meters),
+        window_line(overview.window, overview.today),
+    ]
+    if not overview.meters:
+        lines.append(_("The account has no active meter; call the contact centre."))
+    return "\n".join(line for line in lines if line)
+
+
+def ask_reading(zones: int) -> str:
+    formats = {
+        1: _("one number, for example {example}"),
+        2: _("day/night, for example {example}"),
+        3: _("peak/half-peak/night, for example {example}"),
+    }
+    return _("Send the reading as {format}. Whole kWh only, no digits after the comma.").format(
+        format=formats[zones].format(example=reading_example(zones))
+    )
+
+
+def choose_meter() -> str:
+    return _("The account has several meters. Which one is the reading for?")
+
+
+def confirm_question(message: str) -> str:
+    return message + "\n\n" + _("Is the reading right?")
+
+
+def confirm_declined(zones: int) -> str:
+    return _("All right, nothing was saved.") + " " + ask_reading(zones)
+
+
+def recorded(reading: Reading, cost: Decimal | None, next_window: Window) -> str:
+    shown = values(reading.values)
+    if reading.status == Reading.Status.CONTROL:
+        return _(
+            "The window is closed now, so the reading {values} is kept as a control reading; "
+            "it does not count for the month.\nThe next window: {span}."
+        ).format(values=shown, span=span(next_window))
+    if reading.status == Reading.Status.NEEDS_REVIEW:
+        head = _("Saved and passed to staff for a check: {values}.").format(values=shown)
+    else:
+        head = _("Reading accepted: {values}.").format(values=shown)
+    lines = [head, _("It counts as of {period}.").format(period=day(reading.period))]
+    if reading.consumption is not None:
+        used = ", ".join(
+            _("{zone} {kwh} kWh").format(zone=zone, kwh=kwh)
+            for zone, kwh in zip(ZONE_NAMES[len(reading.values)], reading.consumption, strict=True)
+        )
+        lines.append(_("Consumption: {used}.").format(used=used))
+    if cost is not None:
+        lines.append(_("Estimated cost: {cost} UAH (an estimate, not a bill).").format(cost=number_format(cost, 2)))
+    return "\n".join(lines)
+
+
+def history(number: str, readings: Sequence[Reading]) -> str:
+    if not readings:
+        return _("Account {number} has no readings yet.").format(number=number)
+    lines = [_("Last readings of account {number}:").format(number=number)]
+    for reading in readings:
+        lines.append(
+            f"{day(reading.submitted_at.date())} · {values(reading.values)} · {reading.get_status_display()} · "
+            f"{reading.get_channel_display()}"
+        )
+    return "\n".join(lines)
+
+
+def reminders(enabled: bool, number: str) -> str:
+    if enabled:
+        return _("Reminders for account {number} are on.").format(number=number)
+    return _("Reminders for account {number} are off.").format(number=number)
+
+
+def unlink_question(number: str) -> str:
+    return _("Remove account {number} from your list? Readings already sent stay with the company.").format(
+        number=number
+    )
+
+
+def unlinked(number: str) -> str:
+    return _("Account {number} is removed from your list.").format(number=number)
+
+
+def help_text(window: Window, today: dt.date) -> str:
+    contacts = "\n".join(settings.COMPANY_CONTACTS)
+    return "\n".join(
+        [
+            _("How to send readings"),
+            "",
+            _(
+                "1. Add your personal account once: “{add}”, then the account number from the bill and the "
+                "serial number printed on the meter."
+            ).format(add=MENU_ADD),
+            _("2. Open “{accounts}”, choose the account and send the numbers from the display.").format(
+                accounts=MENU_ACCOUNTS
+            ),
+            "",
+            _(
+                "Formats: single-zone 12345; two-zone 1111/2222 (day/night); "
+                "three-zone 1111/2222/3333 (peak/half-peak/night)."
+            ),
+            _(
+                "Send whole kWh only: leave out the digits after the comma (usually in another colour). "
+                "On a zoned meter send each zone, never the total (T0, 1.8.0)."
+            ),
+            "",
+            _(
+                "Readings are accepted on the last two working days of a month and the first three of the next; "
+                "they count as of the 1st."
+            ),
+            window_line(window, today),
+            "",
+            _("Contact centre:"),
+            contacts,
+        ]
+    )
+
+
+def unknown_text() -> str:
+    return _("I did not understand that. To send a reading, press “{accounts}” and choose the account.").format(
+        accounts=MENU_ACCOUNTS
+    )
+
+
+def text_only() -> str:
+    return _("I can read only text. Please type the meter reading as digits, for example 12345 or 1111/2222.")
+
+
+def edited_ignored() -> str:
+    return _("I do not read edited messages. Send the corrected text as a new message.")
+
+
+def private_only() -> str:
+    return _("I work in private chats only. Write to me directly to send meter readings.")
+
+
+def stale_button() -> str:
+    return _("This button no longer works. Open “{accounts}” again.").format(accounts=MENU_ACCOUNTS)
