@@ -14,7 +14,9 @@ from aiogram.fsm.strategy import FSMStrategy
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import BotCommand, ErrorEvent
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 from django.utils import translation
 
 from botbridge import texts
@@ -92,4 +94,7 @@ async def poll(bot: Bot, **polling: Any) -> None:
     # Polling and a webhook exclude each other on Telegram's side.
     await bot.delete_webhook(drop_pending_updates=False)
     await commands_register(bot)
-    await dispatcher().start_polling(bot, allowed_updates=ALLOWED_UPDATES, **polling)
+    try:
+        await dispatcher().start_polling(bot, allowed_updates=ALLOWED_UPDATES, recycle_connections=True, **polling)
+    finally:
+        await sync_to_async(connections.close_all)()

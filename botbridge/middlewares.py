@@ -22,8 +22,10 @@ class UpdateOnce(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        # A long-running bot process has no requests to recycle its connections.
-        await sync_to_async(close_old_connections)()
+        if data.get("recycle_connections"):
+            # A polling process has no requests, whose start and end recycle stale
+            # database connections in the web server: do it per update instead.
+            await sync_to_async(close_old_connections)()
         if not await sync_to_async(update_claim)(bot_id=data["bot"].id, update_id=event.update_id):
             logger.info("update %s already processed; dropped", event.update_id)
             return None
