@@ -3,6 +3,7 @@
 import asyncio
 import hmac
 import logging
+import threading
 
 from aiogram import Bot
 from aiogram.types import Update
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from botbridge.dispatcher import bot_create, feed
 
 logger = logging.getLogger(__name__)
-_shared: tuple[asyncio.AbstractEventLoop, Bot] | None = None
+_local = threading.local()
 
 
 @csrf_exempt
@@ -33,24 +34,28 @@ async def webhook(request: HttpRequest) -> HttpResponse:
     except (ValidationError, ValueError) as error:
         logger.warning("webhook: malformed update refused: %s", str(error)[:300])
         return JsonResponse({"detail": "The body is not a Telegram update."}, status=400)
-    if isinstance(request, ASGIRequest):
-        await feed(_bot_for_this_process(), update)
-    else:
-        # Under WSGI every request gets an event loop of its own, and an HTTP session
-        # cannot outlive its loop: open one for this update and close it.
-        bot = bot_create()
-        try:
-            await feed(bot, update)
-        finally:
-            # Not bot.session.close(): it sleeps 250 ms for TLS shutdown on every update.
+    bot = _bot_for(request)
+    try:
+        await feed(bot, update)
+    finally:
+        if not isinstance(request, ASGIRequest):
+            # Under WSGI every request runs in an event loop of its own, which an HTTP
+            # session cannot outlive: close it (the next request opens one in its loop).
+            # Not bot.session.close(): that sleeps 250 ms for TLS shutdown.
             await (await bot.session.create_session()).close()
     return JsonResponse({"ok": True})
 
 
-def _bot_for_this_process() -> Bot:
-    """Under ASGI one event loop serves every request: one client, its connections reused."""
-    global _shared  # noqa: PLW0603 - one client per process and loop, created on first use
-    loop = asyncio.get_running_loop()
-    if _shared is None or _shared[0] is not loop:
-        _shared = (loop, bot_create())
-    return _shared[1]
+def _bot_for(request: HttpRequest) -> Bot:
+    """A client made once per thread and settings (building one loads the CA bundle, ~17 ms).
+
+    Under ASGI it also belongs to the one event loop that serves every request, so its
+    connections to the Bot API stay open between updates.
+    """
+    key: tuple = (settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_BASE)
+    if isinstance(request, ASGIRequest):
+        key += (id(asyncio.get_running_loop()),)
+    bots = _local.__dict__.setdefault("bots", {})
+    if key not in bots:
+        bots[key] = bot_create()
+    return bots[key]

@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 
 from accounts.errors import DomainError
 from accounts.models import Meter, User
-from accounts.selectors import linked_account_numbers
+from accounts.selectors import account_link_get, linked_account_numbers
 from accounts.services import account_link_reminders_set, account_unlink
 from botbridge import keyboards, texts
 from botbridge.keyboards import AccountAction, MeterChoice
@@ -115,7 +115,12 @@ async def reminders(callback: CallbackQuery, callback_data: AccountAction, user:
 
 
 @router.callback_query(AccountAction.filter(F.action == "unlink"))
-async def unlink_question(callback: CallbackQuery, callback_data: AccountAction) -> None:
+async def unlink_question(callback: CallbackQuery, callback_data: AccountAction, user: User) -> None:
+    try:
+        await sync_to_async(account_link_get)(user=user, number=callback_data.number)
+    except DomainError:
+        await callback.answer(texts.stale_button(), show_alert=True)
+        return
     await callback.answer()
     await show(callback, texts.unlink_question(callback_data.number), keyboards.unlink_confirm(callback_data.number))
 

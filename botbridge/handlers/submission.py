@@ -36,6 +36,22 @@ async def submit(message: Message, state: FSMContext, user: User, text: str, *, 
     await message.answer(reply, reply_markup=keyboards.main_menu())
 
 
+def typed(label: object) -> set[str]:
+    return {variant.lower() for variant in texts.in_every_language(label)}
+
+
+@router.message(Submitting.confirm, F.text.lower().strip().in_(typed(texts.YES)))
+async def confirmed_by_text(message: Message, state: FSMContext, user: User) -> None:
+    pending = (await state.get_data())["pending"]
+    await submit(message, state, user, pending, confirm=True)
+
+
+@router.message(Submitting.confirm, F.text.lower().strip().in_(typed(texts.NO)))
+async def declined_by_text(message: Message, state: FSMContext) -> None:
+    await state.set_state(Submitting.reading)
+    await message.answer(texts.confirm_declined((await state.get_data())["zones"]))
+
+
 @router.message(Submitting.reading, F.text)
 @router.message(Submitting.confirm, F.text)  # a new reading instead of an answer
 async def reading(message: Message, state: FSMContext, user: User) -> None:

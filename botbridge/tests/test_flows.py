@@ -109,6 +109,17 @@ def test_a_rollover_asks_yes_or_no(db, webhook_resident):
     assert (reading.status, reading.review_reason, reading.consumption) == ("needs_review", "rollover", (80,))
 
 
+def test_the_answer_may_be_typed_instead_of_pressed(db, webhook_resident):
+    MeterFactory(account__number="123456789", serial="AB123", digits=5, initial_values=[99950])
+    with time_machine.travel(IN_WINDOW, tick=True):
+        link(webhook_resident)
+        open_account(webhook_resident)
+        webhook_resident.say("30")
+        assert "нічого не збережено" in texts(webhook_resident.say("ні"))
+        webhook_resident.say("30")
+        assert "передано фахівцям на перевірку: 30" in texts(webhook_resident.say(" Так "))
+
+
 def test_a_refused_reading_says_why_and_waits_for_another(home, webhook_resident):
     with time_machine.travel(IN_WINDOW, tick=True):
         link(webhook_resident)
