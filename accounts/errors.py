@@ -69,6 +69,11 @@ class MeterNotLinked(DomainError):
     template = _("This meter is not among your accounts' active meters. Open your accounts and choose again.")
 
 
+class MeterRequired(DomainError):
+    code = "meter_required"
+    template = _("Account {number} has several meters: say which one, by its serial ({serials}).")
+
+
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
     template = _(

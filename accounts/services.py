@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from accounts.errors import (
     AccountNotFound,
@@ -91,6 +92,16 @@ def account_link_reminders_set(*, user: User, account_number: str, enabled: bool
     if not updated:
         raise NotLinked(number=number)
     return AccountLink.objects.select_related("account").get(user=user, account__number=number)
+
+
+def api_token_issue(*, user: User) -> str:
+    """The user's API token, made on first request; the same one until revoked."""
+    token, _created = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+def api_token_revoke(*, user: User) -> None:
+    Token.objects.filter(user=user).delete()
 
 
 def telegram_identity_resolve(

@@ -66,6 +66,14 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def env_rate(name: str, default: str) -> str:
+    """A throttle rate as Django REST framework reads it: 10/hour, 5/min, 1/s."""
+    value = env_str(name, default)
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name}={value!r}: expected a rate like {default} (per s, min, hour or day).")
+    return value
+
+
 def env_range(name: str, default: str, *, low: int, high: int) -> tuple[int, int]:
     raw = env_str(name, default)
     first, sep, last = raw.partition("-")
@@ -100,6 +108,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "readings",
     "botbridge",
@@ -252,6 +264,42 @@ TARIFF_ZONE_FACTORS = {
         env_decimal("TARIFF_3ZONE_HALF_PEAK", "1"),
         env_decimal("TARIFF_3ZONE_NIGHT", "0.4"),
     ),
+}
+
+# --- REST API -----------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["readings.api.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "readings.api.errors.exception_handler",
+    # ?format= is the export's own parameter (csv, xlsx), not DRF's renderer switch.
+    "URL_FORMAT_OVERRIDE": None,
+    "DEFAULT_THROTTLE_RATES": {
+        # Linking attempts per user, so account numbers cannot be enumerated.
+        "link": env_rate("API_THROTTLE_LINK", "10/hour"),
+        "submit": env_rate("API_THROTTLE_SUBMIT", "120/hour"),
+        # Token requests per IP address, against password guessing.
+        "token": env_rate("API_THROTTLE_TOKEN", "20/min"),
+    },
+}
+# A reading or a link is a few dozen bytes; a bigger body is refused before parsing.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 16384, low=1024, high=10 * 1024 * 1024)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Pokaznyk API",
+    "DESCRIPTION": "Electricity meter readings for residents, billing and integrators.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the portal's own static files: no outside hosts.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Telegram -----------------------------------------------------------------

@@ -7,4 +7,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("telegram/", include("botbridge.urls")),
+    path("api/", include("readings.api.urls")),
 ]

@@ -5,9 +5,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from accounts.errors import MeterNotLinked
+from accounts.errors import MeterMismatch, MeterNotLinked, MeterRequired
 from accounts.models import Meter, PersonalAccount, User
 from accounts.selectors import account_link_get
 from readings import window
@@ -127,3 +128,59 @@ def linked_meter(*, user: User, meter_id: int) -> Meter:
     if meter is None:
         raise MeterNotLinked()
     return meter
+
+
+def account_meter(*, account: PersonalAccount, serial: str | None) -> Meter:
+    """The active meter a reading is for: the named one, or the account's only one."""
+    meters = list(Meter.objects.filter(account=account, is_active=True).select_related("account").order_by("serial"))
+    if serial is not None:
+        chosen = [meter for meter in meters if meter.serial == "".join(serial.split()).upper()]
+        if not chosen:
+            raise MeterMismatch(number=account.number, serial=serial[:32])
+        return chosen[0]
+    if len(meters) != 1:
+        raise MeterRequired(number=account.number, serials=", ".join(meter.serial for meter in meters) or "—")
+    return meters[0]
+
+
+def accounts_with_meters(*, user: User, number: str | None = None) -> list[dict]:
+    """The user's accounts, each meter with its last accepted reading, in three queries."""
+    accounts = PersonalAccount.objects.filter(links__user=user).order_by("number")
+    if number is not None:
+        accounts = accounts.filter(number=number)
+    accounts = list(accounts)
+    meters = list(Meter.objects.filter(account__in=accounts, is_active=True).order_by("serial"))
+    last_ids = (
+        Reading.objects.filter(meter=OuterRef("pk"), status=Reading.Status.ACCEPTED)
+        .order_by("-period")
+        .values("pk")[:1]
+    )
+    lasts = Reading.objects.in_bulk(
+        Meter.objects.filter(pk__in=[m.pk for m in meters])
+        .annotate(last=Subquery(last_ids))
+        .values_list("last", flat=True)
+    )
+    last_by_meter = {reading.meter_id: reading for reading in lasts.values()}
+    return [
+        {
+            "number": account.number,
+            "address": account.address,
+            "meters": [
+                {
+                    "serial": meter.serial,
+                    "zones": meter.zones,
+                    "digits": meter.digits,
+                    "last_reading": _last(last_by_meter.get(meter.pk)),
+                }
+                for meter in meters
+                if meter.account_id == account.pk
+            ],
+        }
+        for account in accounts
+    ]
+
+
+def _last(reading: Reading | None) -> dict | None:
+    if reading is None:
+        return None
+    return {"values": list(reading.values), "period": reading.period, "submitted_at": reading.submitted_at}

@@ -1,0 +1,220 @@
+"""REST API v1. Views are thin: validate the shape, call a selector or a service, render."""
+
+import datetime as dt
+import hashlib
+import json
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.http import FileResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts.selectors import linked_account
+from accounts.services import account_link, account_unlink, api_token_issue, api_token_revoke
+from readings import export, selectors
+from readings.api import serializers as io
+from readings.models import IdempotencyKey, Reading
+from readings.services import reading_submit
+
+ERRORS = {code: OpenApiResponse(io.ErrorOut) for code in (400, 401, 403, 404, 409, 413, 415, 429)}
+# Any request can be malformed, unauthenticated, forbidden, too big, of the wrong type or throttled.
+ALWAYS = (400, 401, 403, 404, 413, 415, 429)
+
+
+def errors(*codes: int) -> dict:
+    """The operation's error answers, every one in the {"code", "detail"} shape."""
+    return {code: ERRORS[code] for code in sorted({*ALWAYS, *codes})}
+
+
+class ThrottledPost(APIView):
+    """Throttles POST only, under `throttle_scope`; reads stay free."""
+
+    throttle_scope = ""
+
+    def get_throttles(self) -> list:
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+
+class WindowView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        parameters=[OpenApiParameter("on", OpenApiTypes.DATE, description="Default: today in Kyiv.")],
+        responses={200: io.WindowOut, **errors(400)},
+        summary="The submission window containing a date, or the next one",
+    )
+    def get(self, request: Request) -> Response:
+        day = _date_param(request, "on") or timezone.localdate()
+        return Response(selectors.window_on(day).status_on(day))
+
+
+class TokenView(ThrottledPost):
+    throttle_scope = "token"
+
+    def get_permissions(self) -> list:
+        return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
+
+    @extend_schema(request=io.TokenIn, responses={200: io.TokenOut, **errors(400, 413, 429)}, auth=[])
+    def post(self, request: Request) -> Response:
+        data = _valid(io.TokenIn, request)
+        user = authenticate(request, username=data["username"], password=data["password"])
+        if user is None or not user.is_active:
+            raise exceptions.AuthenticationFailed(_("Wrong username or password."))
+        return Response({"token": api_token_issue(user=user)})
+
+    @extend_schema(request=None, responses={204: None, **errors(401)})
+    def delete(self, request: Request) -> Response:
+        api_token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccountsView(ThrottledPost):
+    throttle_scope = "link"
+
+    @extend_schema(responses={200: io.AccountOut(many=True), **errors(401)}, summary="Your linked accounts")
+    def get(self, request: Request) -> Response:
+        return Response(io.AccountOut(selectors.accounts_with_meters(user=request.user), many=True).data)
+
+    @extend_schema(request=io.LinkIn, responses={201: io.AccountOut, **errors(400, 401, 409, 413, 429)})
+    def post(self, request: Request) -> Response:
+        data = _valid(io.LinkIn, request)
+        link = account_link(user=request.user, account_number=data["account_number"], meter_serial=data["meter_serial"])
+        [account] = selectors.accounts_with_meters(user=request.user, number=link.account.number)
+        return Response(io.AccountOut(account).data, status=status.HTTP_201_CREATED)
+
+
+class AccountView(APIView):
+    @extend_schema(responses={204: None, **errors(401, 404)}, summary="Remove an account from your list")
+    def delete(self, request: Request, number: str) -> Response:
+        account_unlink(user=request.user, account_number=number)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReadingsPage(PageNumberPagination):
+    page_size = 24
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class ReadingsView(ThrottledPost):
+    throttle_scope = "submit"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: io.ReadingOut(many=True), **errors(401, 404)},
+        summary="The account's readings, newest first",
+    )
+    def get(self, request: Request, number: str) -> Response:
+        account = linked_account(user=request.user, number=number)
+        readings = (
+            Reading.objects.filter(meter__account=account).select_related("meter").order_by("-submitted_at", "-id")
+        )
+        paginator = ReadingsPage()
+        page = paginator.paginate_queryset(readings, request, view=self)
+        return paginator.get_paginated_response(io.ReadingOut(page, many=True).data)
+
+    @extend_schema(
+        request=io.ReadingIn,
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        responses={201: io.ReadingCreatedOut, **errors(400, 401, 404, 409, 413, 429)},
+        summary="Send a reading",
+    )
+    def post(self, request: Request, number: str) -> Response:
+        account = linked_account(user=request.user, number=number)
+        data = _valid(io.ReadingIn, request)
+        return _once(request, lambda: self._submit(request, account, data))
+
+    def _submit(self, request: Request, account, data: dict) -> Response:
+        meter = selectors.account_meter(account=account, serial=data.get("meter"))
+        reading = reading_submit(
+            meter=meter,
+            channel=Reading.Channel.API,
+            text=data.get("value"),
+            values=data.get("values"),
+            confirm=data["confirm"],
+            submitted_by=request.user,
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+        body = io.ReadingOut(reading).data
+        if reading.status == Reading.Status.CONTROL:
+            window = selectors.window_for_period(reading.period)
+            body["next_window"] = window.status_on(timezone.localdate())
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ExportView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("period", OpenApiTypes.DATE, required=True, description="The 1st of a month."),
+            OpenApiParameter("format", str, enum=["csv", "xlsx"]),
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY, **errors(400, 401, 403)},
+        summary="The period's readings for billing (staff)",
+    )
+    def get(self, request: Request) -> StreamingHttpResponse | FileResponse:
+        period = _date_param(request, "period")
+        if period is None or period.day != 1:
+            raise exceptions.ValidationError({"period": [_("Give the period as the 1st of a month: YYYY-MM-01.")]})
+        kind = request.query_params.get("format", "csv")
+        name = f"readings-{period:%Y-%m}"
+        if kind == "xlsx":
+            return FileResponse(
+                export.xlsx_file(export.period_rows(period)), as_attachment=True, filename=f"{name}.xlsx"
+            )
+        if kind != "csv":
+            raise exceptions.ValidationError({"format": [_("Use csv or xlsx.")]})
+        response = StreamingHttpResponse(export.csv_lines(export.period_rows(period)), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _date_param(request: Request, name: str) -> dt.date | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise exceptions.ValidationError({name: [_("Not a date: use YYYY-MM-DD.")]}) from None
+
+
+def _once(request: Request, handle) -> Response:
+    """With an Idempotency-Key, a retried POST gets the first answer and changes nothing."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return handle()
+    if not (0 < len(key) <= 200 and key.isascii() and key.isprintable()):
+        raise exceptions.ValidationError({"Idempotency-Key": [_("Use 1 to 200 printable ASCII characters.")]})
+    fingerprint = hashlib.sha256(json.dumps([request.path, request.data], sort_keys=True).encode()).hexdigest()
+    with transaction.atomic():
+        # The row lock makes a concurrent retry wait for the first request and then repeat its answer.
+        record, _created = IdempotencyKey.objects.select_for_update().get_or_create(
+            user=request.user, key=key, defaults={"request_hash": fingerprint}
+        )
+        if record.request_hash != fingerprint:
+            raise exceptions.ValidationError({"Idempotency-Key": [_("This key was used for a different request.")]})
+        if record.status:
+            return Response(record.body, status=record.status)
+        response = handle()
+        record.status, record.body = response.status_code, response.data
+        record.save(update_fields=["status", "body"])
+        return response

@@ -1,0 +1,88 @@
+"""The period's readings for the billing system, as CSV or XLSX, in bounded memory.
+
+Rows stream from a server-side cursor; CSV goes out line by line, XLSX is written
+row by row to a temporary file (xlsxwriter's constant-memory mode) and sent from it.
+The API and, later, the admin use these same functions.
+"""
+
+import csv
+import datetime as dt
+import tempfile
+from collections.abc import Iterable, Iterator
+from typing import IO
+
+import xlsxwriter
+from django.utils import timezone
+
+from readings.models import Reading
+
+COLUMNS = (
+    "account_number",
+    "eic",
+    "meter_serial",
+    "zones",
+    "t1",
+    "t2",
+    "t3",
+    "consumption_t1",
+    "consumption_t2",
+    "consumption_t3",
+    "status",
+    "channel",
+    "submitted_at",
+)
+_FIELDS = (
+    "meter__account__number",
+    "meter__account__eic",
+    "meter__serial",
+    "meter__zones",
+    "value1",
+    "value2",
+    "value3",
+    "consumption1",
+    "consumption2",
+    "consumption3",
+    "status",
+    "channel",
+    "submitted_at",
+)
+CHUNK = 5000
+
+
+def period_rows(period: dt.date) -> Iterator[tuple]:
+    """The period's readings, every status, in account and meter order, submission time in Kyiv."""
+    rows = (
+        Reading.objects.filter(period=period)
+        .order_by("meter__account__number", "meter__serial", "submitted_at", "id")
+        .values_list(*_FIELDS)
+        .iterator(chunk_size=CHUNK)
+    )
+    for row in rows:
+        yield (*row[:-1], timezone.localtime(row[-1]).isoformat(timespec="seconds"))
+
+
+class _Line:
+    """A file-like object whose write() hands back the line csv.writer made."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def csv_lines(rows: Iterable[tuple]) -> Iterator[str]:
+    writer = csv.writer(_Line())
+    yield writer.writerow(COLUMNS)
+    for row in rows:
+        yield writer.writerow(row)
+
+
+def xlsx_file(rows: Iterable[tuple]) -> IO[bytes]:
+    """A temporary .xlsx file holding the rows, rewound for reading; deleted when closed."""
+    file = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - the response closes it after sending
+    workbook = xlsxwriter.Workbook(file, {"constant_memory": True, "in_memory": False})
+    sheet = workbook.add_worksheet("readings")
+    sheet.write_row(0, 0, COLUMNS)
+    for number, row in enumerate(rows, start=1):
+        sheet.write_row(number, 0, row)
+    workbook.close()
+    file.seek(0)
+    return file
