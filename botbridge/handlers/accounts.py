@@ -1,5 +1,8 @@
 """A resident's accounts: the list, an account's card, history, reminders, removal."""
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
@@ -16,6 +19,7 @@ from botbridge.states import Submitting
 from readings.selectors import account_history, account_overview, linked_meter
 
 router = Router(name="accounts")
+T = TypeVar("T")
 
 
 async def show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -25,6 +29,16 @@ async def show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup 
     except TelegramBadRequest as error:
         if "not modified" not in error.message:
             await callback.message.answer(text, reply_markup=markup)
+
+
+async def or_stale(callback: CallbackQuery, read: Callable[..., T], **kwargs: Any) -> T | None:
+    """`read(**kwargs)`, or None once the resident is told the button no longer works
+    (the account was removed, or the button was never theirs)."""
+    try:
+        return await sync_to_async(read)(**kwargs)
+    except DomainError:
+        await callback.answer(texts.stale_button(), show_alert=True)
+        return None
 
 
 async def ask_for_reading(message: Message, state: FSMContext, meter: Meter) -> None:
@@ -55,10 +69,8 @@ async def account_list(callback: CallbackQuery, state: FSMContext, user: User) -
 @router.callback_query(AccountAction.filter(F.action == "open"))
 async def account_card(callback: CallbackQuery, callback_data: AccountAction, state: FSMContext, user: User) -> None:
     await state.clear()
-    try:
-        overview = await sync_to_async(account_overview)(user=user, number=callback_data.number)
-    except DomainError:
-        await callback.answer(texts.stale_button(), show_alert=True)
+    overview = await or_stale(callback, account_overview, user=user, number=callback_data.number)
+    if overview is None:
         return
     await callback.answer()
     meters = [meter for meter, _last in overview.meters]
@@ -73,10 +85,8 @@ async def account_card(callback: CallbackQuery, callback_data: AccountAction, st
 
 @router.callback_query(MeterChoice.filter())
 async def meter_chosen(callback: CallbackQuery, callback_data: MeterChoice, state: FSMContext, user: User) -> None:
-    try:
-        meter = await sync_to_async(linked_meter)(user=user, meter_id=callback_data.meter_id)
-    except DomainError:
-        await callback.answer(texts.stale_button(), show_alert=True)
+    meter = await or_stale(callback, linked_meter, user=user, meter_id=callback_data.meter_id)
+    if meter is None:
         return
     await callback.answer()
     await ask_for_reading(callback.message, state, meter)
@@ -84,10 +94,8 @@ async def meter_chosen(callback: CallbackQuery, callback_data: MeterChoice, stat
 
 @router.callback_query(AccountAction.filter(F.action == "history"))
 async def history(callback: CallbackQuery, callback_data: AccountAction, user: User) -> None:
-    try:
-        overview = await sync_to_async(account_overview)(user=user, number=callback_data.number)
-    except DomainError:
-        await callback.answer(texts.stale_button(), show_alert=True)
+    overview = await or_stale(callback, account_overview, user=user, number=callback_data.number)
+    if overview is None:
         return
     await callback.answer()
     readings = await sync_to_async(account_history)(account_id=overview.account.pk)
@@ -99,13 +107,13 @@ async def history(callback: CallbackQuery, callback_data: AccountAction, user: U
 @router.callback_query(AccountAction.filter(F.action == "reminders"))
 async def reminders(callback: CallbackQuery, callback_data: AccountAction, user: User) -> None:
     number = callback_data.number
-    try:
-        overview = await sync_to_async(account_overview)(user=user, number=number)
-        link = await sync_to_async(account_link_reminders_set)(
-            user=user, account_number=number, enabled=not overview.reminders_enabled
-        )
-    except DomainError:
-        await callback.answer(texts.stale_button(), show_alert=True)
+    overview = await or_stale(callback, account_overview, user=user, number=number)
+    if overview is None:
+        return
+    link = await or_stale(
+        callback, account_link_reminders_set, user=user, account_number=number, enabled=not overview.reminders_enabled
+    )
+    if link is None:
         return
     await callback.answer(texts.reminders(link.reminders_enabled, number))
     meters = [meter for meter, _last in overview.meters]
@@ -116,10 +124,7 @@ async def reminders(callback: CallbackQuery, callback_data: AccountAction, user:
 
 @router.callback_query(AccountAction.filter(F.action == "unlink"))
 async def unlink_question(callback: CallbackQuery, callback_data: AccountAction, user: User) -> None:
-    try:
-        await sync_to_async(account_link_get)(user=user, number=callback_data.number)
-    except DomainError:
-        await callback.answer(texts.stale_button(), show_alert=True)
+    if await or_stale(callback, account_link_get, user=user, number=callback_data.number) is None:
         return
     await callback.answer()
     await show(callback, texts.unlink_question(callback_data.number), keyboards.unlink_confirm(callback_data.number))

@@ -6,6 +6,7 @@ uvicorn process; each test picks a `deliver`.
 """
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable
 
@@ -54,6 +55,21 @@ class Conversation:
                     )
                     return self.send(update)
         raise AssertionError(f"no button {button!r}; the bot said: {self.fake.texts(self.user_id)[-3:]}")
+
+
+def webhook_deliver(client) -> Callable[[dict], None]:
+    """Updates posted to /telegram/webhook/ through Django's test client, as Telegram would."""
+
+    def deliver(update: dict) -> None:
+        response = client.post(
+            "/telegram/webhook/",
+            data=json.dumps(update),
+            content_type="application/json",
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+        assert response.status_code == 200, response.content
+
+    return deliver
 
 
 async def close_quickly(bot: Bot) -> None:

@@ -1,9 +1,8 @@
-import json
 from collections.abc import Iterator
 
 import pytest
 
-from botbridge.tests.chat import SECRET, Conversation
+from botbridge.tests.chat import SECRET, Conversation, webhook_deliver
 from botbridge.tests.fake_bot_api import FakeBotAPI
 
 # --- Fake Telegram Bot API ------------------------------------------------------------------
@@ -31,14 +30,4 @@ def bot_settings(settings, fake_bot_api):
 @pytest.fixture
 def webhook_resident(db, client, bot_settings, fake_bot_api) -> Conversation:
     """Resident 111 (Марія, Ukrainian Telegram) writing to the bot through the webhook."""
-
-    def deliver(update: dict) -> None:
-        response = client.post(
-            "/telegram/webhook/",
-            data=json.dumps(update),
-            content_type="application/json",
-            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
-        )
-        assert response.status_code == 200, response.content
-
-    return Conversation(fake_bot_api, deliver)
+    return Conversation(fake_bot_api, webhook_deliver(client))

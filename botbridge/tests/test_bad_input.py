@@ -8,7 +8,6 @@ reported together, so one bad reply does not hide the others.
 """
 
 import functools
-import json
 import logging
 import random
 import re
@@ -24,7 +23,7 @@ from accounts.tests.factories import MeterFactory
 from botbridge import texts as bot_texts
 from botbridge.services import conversation_get
 from botbridge.tests import updates
-from botbridge.tests.chat import SECRET, Conversation, texts
+from botbridge.tests.chat import Conversation, texts, webhook_deliver
 from botbridge.tests.fake_bot_api import DEFAULT_BOT_ID, MAX_TEXT_LENGTH, Call
 from readings.models import Reading
 
@@ -317,21 +316,6 @@ def is_the_serial(text: str) -> bool:
 
 
 # --- A resident at a step -------------------------------------------------------------------------
-
-
-def webhook_deliver(client) -> Callable[[dict], None]:
-    """What the webhook_resident fixture does, for residents other than 111."""
-
-    def deliver(update: dict) -> None:
-        response = client.post(
-            "/telegram/webhook/",
-            data=json.dumps(update),
-            content_type="application/json",
-            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
-        )
-        assert response.status_code == 200, response.content
-
-    return deliver
 
 
 def state_of(resident: Conversation) -> str | None:
