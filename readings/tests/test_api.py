@@ -2,10 +2,12 @@
 
 import csv
 import io
+import warnings
 
 import openpyxl
 import pytest
 import time_machine
+from asgiref.sync import async_to_sync
 from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
@@ -300,6 +302,23 @@ def test_staff_export_csv_and_xlsx(home):
     answer = staff.get("/api/v1/export/readings/", {"period": "2026-12-01", "format": "xlsx"})
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(answer.streaming_content))).active
     assert [cell.value for cell in sheet[2]][:5] == ["123456789", "62Z1234567890123", "AB123", 1, 1250]
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_export_streams_under_asgi_without_reading_everything_first(home, kind, async_client):
+    reading_submit(meter=home, text="1250", channel="web", submitted_at=kyiv(2026, 11, 28))
+    async_client.force_login(UserFactory(username="billing", is_staff=True))
+
+    async def download() -> tuple[int, bytes]:
+        answer = await async_client.get("/api/v1/export/readings/", {"period": "2026-12-01", "format": kind})
+        return answer.status_code, b"".join([chunk async for chunk in answer.streaming_content])
+
+    with warnings.catch_warnings():
+        # Django warns when it must read a synchronous iterator whole before sending it.
+        warnings.filterwarnings("error", message="StreamingHttpResponse must consume synchronous iterators")
+        status, body = async_to_sync(download)()
+    assert status == 200
+    assert (b"123456789" in body) if kind == "csv" else body.startswith(b"PK")
 
 
 @pytest.mark.parametrize(
