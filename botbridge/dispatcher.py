@@ -10,6 +10,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.filters import ExceptionTypeFilter
 from aiogram.fsm.strategy import FSMStrategy
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
@@ -53,13 +54,10 @@ def bot_create() -> Bot:
     return Bot(token=settings.TELEGRAM_BOT_TOKEN, session=session)
 
 
-async def on_error(event: ErrorEvent) -> bool:
-    """A failed reply must not lose the resident's reading: the services have committed by then."""
-    update_id = event.update.update_id
-    if isinstance(event.exception, TelegramAPIError):
-        logger.warning("update %s: Bot API refused a reply: %s", update_id, event.exception)
-    else:
-        logger.exception("update %s: handler failed", update_id, exc_info=event.exception)
+async def reply_failed(event: ErrorEvent) -> bool:
+    """A failed reply must not fail the update: the services have committed what the resident
+    sent. Any other error is left unhandled, so the webhook answers 500 and Telegram retries."""
+    logger.warning("update %s: Bot API refused a reply: %s", event.update.update_id, event.exception)
     return True
 
 
@@ -69,7 +67,7 @@ def dispatcher() -> Dispatcher:
     dp = Dispatcher(storage=DatabaseStorage(), fsm_strategy=FSMStrategy.USER_IN_CHAT)
     dp.update.outer_middleware(UpdateOnce())
     dp.update.outer_middleware(Resident())
-    dp.errors.register(on_error)
+    dp.errors.register(reply_failed, ExceptionTypeFilter(TelegramAPIError))
     dp.include_routers(*routers())
     return dp
 

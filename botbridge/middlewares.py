@@ -5,13 +5,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import TelegramObject, Update
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 from django.utils import translation
 
 from accounts.services import telegram_identity_resolve
-from botbridge.services import update_claim
+from botbridge.services import update_claim, update_unclaim
 
 logger = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -26,10 +27,18 @@ class UpdateOnce(BaseMiddleware):
             # A polling process has no requests, whose start and end recycle stale
             # database connections in the web server: do it per update instead.
             await sync_to_async(close_old_connections)()
-        if not await sync_to_async(update_claim)(bot_id=data["bot"].id, update_id=event.update_id):
+        bot_id = data["bot"].id
+        if not await sync_to_async(update_claim)(bot_id=bot_id, update_id=event.update_id):
             logger.info("update %s already processed; dropped", event.update_id)
             return None
-        return await handler(event, data)
+        try:
+            return await handler(event, data)
+        except TelegramAPIError:
+            raise  # only a reply failed: what the resident sent is saved, a retry would save it twice
+        except Exception:
+            # The work was not done (the database refused, say): let Telegram's retry do it.
+            await sync_to_async(update_unclaim)(bot_id=bot_id, update_id=event.update_id)
+            raise
 
 
 def language_of(language_code: str | None) -> str:

@@ -17,6 +17,11 @@ def update_claim(*, bot_id: int, update_id: int) -> bool:
     return True
 
 
+def update_unclaim(*, bot_id: int, update_id: int) -> None:
+    """Forget an update whose handling failed, so that its re-delivery is handled."""
+    ProcessedUpdate.objects.filter(bot_id=bot_id, update_id=update_id).delete()
+
+
 def conversation_state_set(*, key: str, state: str | None) -> None:
     ConversationState.objects.update_or_create(key=key, defaults={"state": state or ""})
 

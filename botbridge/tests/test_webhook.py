@@ -6,6 +6,7 @@ import logging
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import OperationalError
 
 from accounts.tests.factories import MeterFactory
 from botbridge.models import ProcessedUpdate
@@ -112,3 +113,25 @@ def test_set_webhook_and_delete_webhook_commands(bot_settings, fake_bot_api):
     assert len(fake_bot_api.calls_to("setMyCommands")) == 2  # Ukrainian for all, English for "en"
     call_command("delete_webhook")
     assert len(fake_bot_api.calls_to("deleteWebhook")) == 1
+
+
+def test_when_the_work_fails_the_webhook_says_500_and_telegrams_retry_does_it(webhook_resident, client, monkeypatch):
+    from botbridge.handlers import submission
+
+    real, failures = submission.reading_from_chat, []
+
+    def database_restarting_once(**kwargs):
+        if not failures:
+            failures.append(kwargs)
+            raise OperationalError("the database system is starting up")
+        return real(**kwargs)
+
+    with time_machine.travel("2026-11-28 10:00 +02:00", tick=True):
+        reading = submitting(webhook_resident)
+        monkeypatch.setattr(submission, "reading_from_chat", database_restarting_once)
+        client.raise_request_exception = False
+        assert post(client, reading).status_code == 500
+        assert not Reading.objects.exists()
+        assert post(client, reading).status_code == 200  # Telegram re-delivers the same update
+    assert Reading.objects.get().values == (1250,)
+    assert "Показання прийнято: 1250" in webhook_resident.fake.texts(111)[-1]
