@@ -34,6 +34,7 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/import_accounts.py
+	$(PY) bench/webhook.py
 
 messages: $(VENV)/.installed
 	$(PY) manage.py makemessages --locale uk --locale en --ignore '.venv/*' --no-obsolete
