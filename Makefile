@@ -35,6 +35,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/import_accounts.py
 	$(PY) bench/webhook.py
+	$(PY) bench/api.py
 
 messages: $(VENV)/.installed
 	$(PY) manage.py makemessages --locale uk --locale en --ignore '.venv/*' --no-obsolete

@@ -50,13 +50,12 @@ CHUNK = 5000
 
 
 def period_rows(period: dt.date) -> Iterator[tuple]:
-    """The period's readings, every status, in account and meter order, submission time in Kyiv."""
-    rows = (
-        Reading.objects.filter(period=period)
-        .order_by("meter__account__number", "meter__serial", "submitted_at", "id")
-        .values_list(*_FIELDS)
-        .iterator(chunk_size=CHUNK)
-    )
+    """The period's readings, every status, in the order they were recorded; times in Kyiv.
+
+    Not sorted by account: sorting a million joined rows first made the first byte wait
+    minutes, while the primary key's order streams at once.
+    """
+    rows = Reading.objects.filter(period=period).order_by("id").values_list(*_FIELDS).iterator(chunk_size=CHUNK)
     for row in rows:
         yield (*row[:-1], timezone.localtime(row[-1]).isoformat(timespec="seconds"))
 
