@@ -56,7 +56,7 @@ def test_production_without_a_secret_key_refuses_to_start():
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value, says):
     result = manage("check", **{**PRODUCTION, variable: value})
     assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr
+    assert "Pokaznyk is not configured" in result.stderr
     assert says in result.stderr
 
 
