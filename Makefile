@@ -25,6 +25,7 @@ run: $(VENV)/.installed
 	fi
 
 test: $(VENV)/.installed
+	scripts/setup-browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
@@ -36,7 +37,9 @@ bench: $(VENV)/.installed
 	$(PY) bench/import_accounts.py
 	$(PY) bench/webhook.py
 	$(PY) bench/api.py
+	$(PY) bench/cabinet.py
+	$(PY) bench/cabinet.py --sqlite
 
 messages: $(VENV)/.installed
-	$(PY) manage.py makemessages --locale uk --locale en --ignore '.venv/*' --no-obsolete
+	$(PY) manage.py makemessages --locale uk --locale en --ignore '.venv/*' --ignore 'bench/*' --ignore '*/tests/*' --ignore 'scripts/*' --no-obsolete
 	$(PY) manage.py compilemessages --ignore '.venv/*'

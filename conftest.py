@@ -3,6 +3,9 @@ import zoneinfo
 
 import pytest
 
+# Real-browser fixtures (Playwright + Debian's Chromium) for every test in the repo.
+pytest_plugins = ["portal.tests.browser"]
+
 KYIV = zoneinfo.ZoneInfo("Europe/Kyiv")
 
 
@@ -18,3 +21,13 @@ def on_postgres(db):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgresql://… (CI does)")
     return connection
+
+
+@pytest.fixture(autouse=True)
+def _ukrainian_after_each_test():
+    """Back to the default language: a request in English leaves it active in the thread."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)

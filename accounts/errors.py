@@ -74,9 +74,67 @@ class MeterRequired(DomainError):
     template = _("Account {number} has several meters: say which one, by its serial ({serials}).")
 
 
+class EmailTaken(DomainError):
+    code = "email_taken"
+    template = _("There is already an account with {email}. Sign in, or reset the password if you forgot it.")
+
+
+class EmailInvalid(DomainError):
+    code = "email_invalid"
+    template = _("“{email}” is not an email address. Enter it like name@example.com.")
+
+
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
     template = _(
         "Too many unsuccessful attempts to add an account. Try again in {minutes} min, "
         "or call the company's contact centre."
     )
+
+
+class TelegramLoginUnavailable(DomainError):
+    code = "telegram_login_unavailable"
+    template = _("Signing in with Telegram is not available at the moment. Try again later or call the contact centre.")
+
+
+class TelegramLoginIncomplete(DomainError):
+    code = "telegram_login_incomplete"
+    template = _(
+        "The answer from Telegram is incomplete or damaged. "
+        "Go back to the sign-in page and sign in with Telegram again."
+    )
+
+
+class TelegramLoginStale(DomainError):
+    code = "telegram_login_stale"
+    template = _(
+        "The confirmation from Telegram is out of date. Go back to the sign-in page and sign in with Telegram again."
+    )
+
+
+class TelegramLoginForged(DomainError):
+    code = "telegram_login_forged"
+    template = _(
+        "This sign-in confirmation did not come from Telegram. Open the portal's sign-in page yourself "
+        "and sign in with Telegram there."
+    )
+
+
+class SignInLinkInvalid(DomainError):
+    code = "signin_link_invalid"
+    template = _("This sign-in link is not valid. Send /login to the bot in Telegram for a new one.")
+
+
+class SignInLinkExpired(DomainError):
+    code = "signin_link_expired"
+    template = _("This sign-in link has expired. Send /login to the bot in Telegram for a new one.")
+
+
+class SignInLinkUsed(DomainError):
+    code = "signin_link_used"
+    template = _("This sign-in link has already been used. Send /login to the bot in Telegram for a new one.")
+
+
+class SignInLinkUnavailable(DomainError):
+    code = "signin_link_unavailable"
+    template = _("The web cabinet is not available yet. Keep sending readings here in the bot.")

@@ -97,19 +97,32 @@ class AccountLink(models.Model):
 
 
 class LinkAttempt(models.Model):
-    """A failed linking attempt, kept to rate-limit guessing of account numbers."""
+    """A failed attempt to prove an account, kept to rate-limit guessing of account numbers.
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    A signed-in user's attempts count per user; the cabinet's quick form, open to
+    anyone, counts them per IP address.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", null=True, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     account_number = models.CharField(max_length=64)
     attempted_at = models.DateTimeField(db_index=True)
 
     class Meta:
         verbose_name = _("failed link attempt")
         verbose_name_plural = _("failed link attempts")
-        indexes = [models.Index(fields=["user", "attempted_at"], name="link_attempt_user_time_idx")]
+        indexes = [
+            models.Index(fields=["user", "attempted_at"], name="link_attempt_user_time_idx"),
+            models.Index(fields=["ip_address", "attempted_at"], name="link_attempt_ip_time_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | Q(ip_address__isnull=False), name="link_attempt_has_someone"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.account_number} {self.attempted_at:%Y-%m-%d %H:%M}"
+        return f"{self.user or self.ip_address} {self.account_number} {self.attempted_at:%Y-%m-%d %H:%M}"
 
 
 class TelegramIdentity(models.Model):
@@ -130,3 +143,23 @@ class TelegramIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"@{self.username}" if self.username else str(self.telegram_id)
+
+
+class SignInLink(models.Model):
+    """A one-time link into the web cabinet, asked for in the bot.
+
+    The URL carries the nonce signed with a timestamp (the signature and its age are
+    checked first); the row is what makes the link usable once.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in link")
+        verbose_name_plural = _("sign-in links")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"

@@ -33,3 +33,7 @@ def account_link_get(*, user: User, number: str) -> AccountLink:
 
 def linked_account_numbers(*, user: User) -> list[str]:
     return list(PersonalAccount.objects.filter(links__user=user).order_by("number").values_list("number", flat=True))
+
+
+def account_links(*, user: User) -> list[AccountLink]:
+    return list(AccountLink.objects.filter(user=user).select_related("account").order_by("account__number"))

@@ -2,11 +2,18 @@
 
 import datetime as dt
 import math
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.base_user import BaseUserManager
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -14,12 +21,18 @@ from accounts.errors import (
     AccountNotFound,
     AccountNumberInvalid,
     AlreadyLinked,
+    EmailInvalid,
+    EmailTaken,
     MeterMismatch,
     MeterSerialInvalid,
     NotLinked,
+    SignInLinkExpired,
+    SignInLinkInvalid,
+    SignInLinkUnavailable,
+    SignInLinkUsed,
     TooManyAttempts,
 )
-from accounts.models import AccountLink, LinkAttempt, Meter, PersonalAccount, TelegramIdentity, User
+from accounts.models import AccountLink, LinkAttempt, Meter, PersonalAccount, SignInLink, TelegramIdentity, User
 
 MAX_SERIAL_LENGTH = 32
 
@@ -41,29 +54,60 @@ def meter_serial_normalize(raw: str) -> str:
     return serial
 
 
-def account_link(*, user: User, account_number: str, meter_serial: str) -> AccountLink:
-    """Link `user` to an account they prove by the serial of one of its active meters."""
-    number = account_number_normalize(account_number)
-    serial = meter_serial_normalize(meter_serial)
-    _check_link_attempts(user)
-    account = PersonalAccount.objects.filter(number=number, is_active=True).first()
-    if account is None:
-        _record_failed_attempt(user, number)
-        raise AccountNotFound(number=number)
-    if not account.meters.filter(serial=serial, is_active=True).exists():
-        _record_failed_attempt(user, number)
-        raise MeterMismatch(number=number, serial=serial)
+def user_register(*, email: str, password: str) -> User:
+    """A resident who signs up with an email address and a password; the email is their login."""
+    email = BaseUserManager.normalize_email(str(email or "").strip()).lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise EmailInvalid(email=email[:254]) from None
+    if User.objects.filter(Q(username__iexact=email) | Q(email__iexact=email)).exists():
+        raise EmailTaken(email=email)
     try:
         with transaction.atomic():
-            return AccountLink.objects.create(user=user, account=account)
+            return User.objects.create_user(username=email, email=email, password=password)
     except IntegrityError:
-        raise AlreadyLinked(number=number) from None
+        raise EmailTaken(email=email) from None
 
 
-def _check_link_attempts(user: User) -> None:
+def account_link(*, user: User, account_number: str, meter_serial: str) -> AccountLink:
+    """Link `user` to an account they prove by the serial of one of its active meters."""
+    meter = account_meter_prove(account_number=account_number, meter_serial=meter_serial, user=user)
+    try:
+        with transaction.atomic():
+            return AccountLink.objects.create(user=user, account=meter.account)
+    except IntegrityError:
+        raise AlreadyLinked(number=meter.account.number) from None
+
+
+def account_meter_prove(
+    *, account_number: str, meter_serial: str, user: User | None = None, ip_address: str | None = None
+) -> Meter:
+    """The active meter that an account number and a meter serial prove, or a refusal.
+
+    Failed attempts are counted per user (or, for someone not signed in, per IP
+    address) and refused past LINK_ATTEMPTS_MAX, so account numbers cannot be
+    enumerated by guessing.
+    """
+    number = account_number_normalize(account_number)
+    serial = meter_serial_normalize(meter_serial)
+    who = {"user": user} if user is not None else {"ip_address": ip_address}
+    _check_link_attempts(who)
+    account = PersonalAccount.objects.filter(number=number, is_active=True).first()
+    if account is None:
+        _record_failed_attempt(who, number)
+        raise AccountNotFound(number=number)
+    meter = account.meters.filter(serial=serial, is_active=True).select_related("account").first()
+    if meter is None:
+        _record_failed_attempt(who, number)
+        raise MeterMismatch(number=number, serial=serial)
+    return meter
+
+
+def _check_link_attempts(who: dict) -> None:
     since = timezone.now() - dt.timedelta(seconds=settings.LINK_ATTEMPTS_PERIOD_SECONDS)
     attempts = list(
-        LinkAttempt.objects.filter(user=user, attempted_at__gte=since)
+        LinkAttempt.objects.filter(**who, attempted_at__gte=since)
         .order_by("-attempted_at")
         .values_list("attempted_at", flat=True)[: settings.LINK_ATTEMPTS_MAX]
     )
@@ -74,8 +118,8 @@ def _check_link_attempts(user: User) -> None:
         raise TooManyAttempts(minutes=math.ceil(seconds / 60), retry_after=math.ceil(seconds))
 
 
-def _record_failed_attempt(user: User, number: str) -> None:
-    LinkAttempt.objects.create(user=user, account_number=number, attempted_at=timezone.now())
+def _record_failed_attempt(who: dict, number: str) -> None:
+    LinkAttempt.objects.create(**who, account_number=number, attempted_at=timezone.now())
 
 
 def account_unlink(*, user: User, account_number: str) -> None:
@@ -105,10 +149,22 @@ def api_token_revoke(*, user: User) -> None:
 
 
 def telegram_identity_resolve(
-    *, telegram_id: int, first_name: str = "", username: str = "", language_code: str = ""
+    *,
+    telegram_id: int,
+    first_name: str = "",
+    username: str = "",
+    language_code: str | None = None,
+    in_bot: bool = True,
 ) -> User:
-    """The portal user of a Telegram user, created on first contact; always the same one."""
-    profile = {"first_name": first_name[:128], "username": (username or "")[:64], "language_code": language_code[:16]}
+    """The portal user of a Telegram user, created on first contact; always the same one.
+
+    `language_code=None` keeps the stored language: the Login Widget sends none, and a
+    sign-in on the web must not wipe the one the bot learnt. `in_bot=False` (a sign-in on
+    the web) says nothing about whether the user still blocks the bot.
+    """
+    profile = {"first_name": first_name[:128], "username": (username or "")[:64]}
+    if language_code is not None:
+        profile["language_code"] = language_code[:16]
     identity = TelegramIdentity.objects.select_related("user").filter(telegram_id=telegram_id).first()
     if identity is None:
         try:
@@ -121,15 +177,55 @@ def telegram_identity_resolve(
             # Two first updates of one user raced; the other one created the identity.
             identity = TelegramIdentity.objects.select_related("user").get(telegram_id=telegram_id)
     changed = {field: value for field, value in profile.items() if getattr(identity, field) != value}
-    if changed or identity.blocked_at:
-        # Writing to the user is possible again: an update from them means they are back.
-        TelegramIdentity.objects.filter(pk=identity.pk).update(blocked_at=None, **changed)
+    if in_bot and identity.blocked_at:
+        # Writing to the user is possible again: an update from them in the bot means they are back.
+        changed["blocked_at"] = None
+    if changed:
+        TelegramIdentity.objects.filter(pk=identity.pk).update(**changed)
     return identity.user
 
 
 def telegram_identity_block(*, telegram_id: int, blocked: bool) -> None:
     """Record that the user blocked the bot (or unblocked it)."""
     TelegramIdentity.objects.filter(telegram_id=telegram_id).update(blocked_at=timezone.now() if blocked else None)
+
+
+# A salt of its own: nothing else signed with SECRET_KEY can pass for a sign-in link.
+SIGNIN_LINK_SALT = "accounts.signin_link"
+MAX_SIGNIN_TOKEN_LENGTH = 200
+
+
+def signin_link_issue(*, user: User) -> str:
+    """A one-time URL that signs `user` in to the web cabinet, good for SIGNIN_LINK_MAX_AGE_SECONDS."""
+    if not settings.PORTAL_URL:
+        raise SignInLinkUnavailable()
+    link = SignInLink.objects.create(user=user, nonce=secrets.token_urlsafe(24))
+    token = signing.TimestampSigner(salt=SIGNIN_LINK_SALT).sign(link.nonce)
+    return settings.PORTAL_URL + reverse("signin_link", kwargs={"token": token})
+
+
+def signin_link_redeem(*, token: str) -> User:
+    """The user a sign-in link was issued to, once; after that the link signs no one in."""
+    signer = signing.TimestampSigner(salt=SIGNIN_LINK_SALT)
+    if not isinstance(token, str) or len(token) > MAX_SIGNIN_TOKEN_LENGTH:
+        raise SignInLinkInvalid()
+    try:
+        nonce = signer.unsign(token, max_age=settings.SIGNIN_LINK_MAX_AGE_SECONDS)
+    except signing.SignatureExpired:
+        raise SignInLinkExpired() from None
+    except signing.BadSignature:
+        raise SignInLinkInvalid() from None
+    # One conditional UPDATE, not a read then a save: of two simultaneous clicks the
+    # database lets only one turn used_at from NULL, so at most one of them signs in
+    # (a read first would let both see the link unused).
+    if not SignInLink.objects.filter(nonce=nonce, used_at__isnull=True).update(used_at=timezone.now()):
+        if SignInLink.objects.filter(nonce=nonce).exists():
+            raise SignInLinkUsed()
+        raise SignInLinkInvalid()  # signed by us, but the row went with its user
+    user = SignInLink.objects.select_related("user").get(nonce=nonce).user
+    if not user.is_active:
+        raise SignInLinkInvalid()  # a deactivated user stays out, whatever link they kept
+    return user
 
 
 @dataclass(frozen=True)

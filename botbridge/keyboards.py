@@ -27,11 +27,12 @@ class Confirm(CallbackData, prefix="cf"):
 
 
 def main_menu() -> ReplyKeyboardMarkup:
-    """The seed's three buttons at the bottom of the chat."""
+    """The seed's three buttons at the bottom of the chat, and the way into the web cabinet."""
     return ReplyKeyboardMarkup(
         keyboard=[
             [KeyboardButton(text=str(texts.MENU_ADD))],
             [KeyboardButton(text=str(texts.MENU_ACCOUNTS)), KeyboardButton(text=str(texts.MENU_HELP))],
+            [KeyboardButton(text=str(texts.MENU_SIGNIN))],
         ],
         resize_keyboard=True,
         is_persistent=True,

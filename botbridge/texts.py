@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from accounts.masking import mask_address
+from readings.labels import METER_KINDS, ZONE_NAMES
 from readings.models import Reading
 from readings.parsing import reading_example
 from readings.window import Window
@@ -24,6 +25,7 @@ from readings.window import Window
 MENU_ADD = pgettext_lazy("bot button", "Add personal account")
 MENU_ACCOUNTS = pgettext_lazy("bot button", "My personal accounts")
 MENU_HELP = pgettext_lazy("bot button", "Help")
+MENU_SIGNIN = pgettext_lazy("bot button", "Sign in to the cabinet")
 CANCEL = pgettext_lazy("bot button", "Cancel")
 BACK = pgettext_lazy("bot button", "« Back")
 YES = pgettext_lazy("bot button", "Yes")
@@ -40,17 +42,7 @@ COMMANDS = {
     "accounts": gettext_lazy("My personal accounts"),
     "help": gettext_lazy("How to send readings"),
     "cancel": gettext_lazy("Cancel the current step"),
-}
-
-ZONE_NAMES = {
-    1: (gettext_lazy("total"),),
-    2: (gettext_lazy("day"), gettext_lazy("night")),
-    3: (gettext_lazy("peak"), gettext_lazy("half-peak"), gettext_lazy("night")),
-}
-METER_KINDS = {
-    1: gettext_lazy("single-zone"),
-    2: gettext_lazy("two-zone (day/night)"),
-    3: gettext_lazy("three-zone (peak/half-peak/night)"),
+    "login": gettext_lazy("A link to sign in to the web cabinet"),
 }
 
 
@@ -69,10 +61,6 @@ def day(date: dt.date) -> str:
 
 def span(window: Window) -> str:
     return f"{window.opens:%d.%m}–{day(window.closes)}"
-
-
-def values(reading_values: Sequence[int]) -> str:
-    return "/".join(str(value) for value in reading_values)
 
 
 def greeting(first_name: str) -> str:
@@ -145,7 +133,7 @@ def meter_line(meter, last: Reading | None) -> str:
         line
         + "\n"
         + _("Last accepted reading: {values} (as of {period}, sent {sent}).").format(
-            values=values(last.values), period=day(last.period), sent=day(last.submitted_at.date())
+            values=last.values_text, period=day(last.period), sent=day(last.submitted_at.date())
         )
     )
 
@@ -186,7 +174,7 @@ def confirm_declined(zones: int) -> str:
 
 
 def recorded(reading: Reading, cost: Decimal | None, next_window: Window) -> str:
-    shown = values(reading.values)
+    shown = reading.values_text
     if reading.status == Reading.Status.CONTROL:
         return _(
             "The window is closed now, so the reading {values} is kept as a control reading; "
@@ -214,7 +202,7 @@ def history(number: str, readings: Sequence[Reading]) -> str:
     lines = [_("Last readings of account {number}:").format(number=number)]
     for reading in readings:
         lines.append(
-            f"{day(reading.submitted_at.date())} · {values(reading.values)} · {reading.get_status_display()} · "
+            f"{day(reading.submitted_at.date())} · {reading.values_text} · {reading.get_status_display()} · "
             f"{reading.get_channel_display()}"
         )
     return "\n".join(lines)
@@ -287,6 +275,22 @@ def edited_ignored() -> str:
 
 def private_only() -> str:
     return _("I work in private chats only. Write to me directly to send meter readings.")
+
+
+def signin_link(url: str) -> str:
+    minutes = max(1, settings.SIGNIN_LINK_MAX_AGE_SECONDS // 60)
+    return "\n".join(
+        [
+            _("Your link to sign in to the web cabinet:"),
+            url,
+            "",
+            ngettext(
+                "It works for {count} minute and only once. Do not forward it to anyone: it opens your cabinet.",
+                "It works for {count} minutes and only once. Do not forward it to anyone: it opens your cabinet.",
+                minutes,
+            ).format(count=minutes),
+        ]
+    )
 
 
 def stale_button() -> str:

@@ -121,7 +121,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "portal.language.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -146,6 +146,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.company",
             ],
         },
     },
@@ -201,11 +202,15 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "uk"
 LANGUAGES = [("uk", _("Ukrainian")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 86400  # the language switch is remembered for a year
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 USE_I18N = True
 TIME_ZONE = "Europe/Kyiv"
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -215,6 +220,29 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+# --- The resident cabinet -----------------------------------------------------
+
+# Where residents reach the portal: the bot's one-time sign-in links and emails point here.
+PORTAL_URL = env_str("PORTAL_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+if PORTAL_URL and not PORTAL_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"PORTAL_URL={PORTAL_URL!r}: expected an address like https://pokaznyk.example.ua.")
+LOGIN_URL = "signin"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "signin"
+# A one-time sign-in link sent by the bot is good for this long.
+SIGNIN_LINK_MAX_AGE_SECONDS = env_int("SIGNIN_LINK_MAX_AGE_SECONDS", 600, low=60, high=3600)
+
+# Password reset emails: SMTP when EMAIL_HOST is set, otherwise printed to the console.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, low=1, high=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pokaznyk <noreply@localhost>")
 
 # --- Security (manage.py check --deploy is clean with DEBUG off) -------------
 
@@ -328,6 +356,15 @@ if TELEGRAM_WEBHOOK_SECRET and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", TELEGR
     raise ImproperlyConfigured("TELEGRAM_WEBHOOK_SECRET: use 16 to 256 characters of A-Z, a-z, 0-9, _ and -.")
 # A 429 from the Bot API asking to wait longer than this is logged instead of waited out.
 TELEGRAM_RETRY_MAX_SECONDS = env_int("TELEGRAM_RETRY_MAX_SECONDS", 5, low=0, high=600)
+
+# The bot's @username without the @: turns on the Telegram Login Widget on the sign-in page.
+TELEGRAM_BOT_USERNAME = env_str("TELEGRAM_BOT_USERNAME").lstrip("@")
+if TELEGRAM_BOT_USERNAME and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", TELEGRAM_BOT_USERNAME):
+    raise ImproperlyConfigured(
+        f"TELEGRAM_BOT_USERNAME={TELEGRAM_BOT_USERNAME!r}: expected a bot username like PokaznykBot."
+    )
+# How old a Telegram Login Widget answer may be; django-telegram-login refuses anything past one day.
+TELEGRAM_LOGIN_MAX_AGE_SECONDS = env_int("TELEGRAM_LOGIN_MAX_AGE_SECONDS", 86400, low=60, high=86400)
 
 COMPANY_CONTACTS = env_list(
     "COMPANY_CONTACTS",

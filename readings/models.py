@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Meter
+from readings.labels import values_text
 
 
 class Reading(models.Model):
@@ -82,6 +83,10 @@ class Reading(models.Model):
     @property
     def values(self) -> tuple[int, ...]:
         return tuple(v for v in (self.value1, self.value2, self.value3) if v is not None)
+
+    @property
+    def values_text(self) -> str:
+        return values_text(self.values)
 
     @property
     def consumption(self) -> tuple[int, ...] | None:

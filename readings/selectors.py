@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.errors import MeterMismatch, MeterNotLinked, MeterRequired
@@ -14,8 +14,10 @@ from accounts.selectors import account_link_get
 from readings import window
 from readings.models import CalendarOverride, Reading
 from readings.rules import JumpRule
+from readings.tariffs import estimate_cost
 
 USUAL_HISTORY_READINGS = 6
+STANDING = (Reading.Status.ACCEPTED, Reading.Status.NEEDS_REVIEW)
 
 
 def window_policy() -> window.WindowPolicy:
@@ -184,3 +186,86 @@ def _last(reading: Reading | None) -> dict | None:
     if reading is None:
         return None
     return {"values": list(reading.values), "period": reading.period, "submitted_at": reading.submitted_at}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a submitted reading, as every channel reports it back."""
+
+    reading: Reading
+    cost: Decimal | None  # the estimate of the consumption it adds, when it counts for a period
+    next_window: window.Window  # the window after the reading's period
+
+
+def reading_outcome(reading: Reading) -> Outcome:
+    counts = reading.status != Reading.Status.CONTROL and reading.consumption is not None
+    return Outcome(
+        reading=reading,
+        cost=estimate_cost(reading.consumption) if counts else None,
+        next_window=window_for_period(reading.period),
+    )
+
+
+def reading_by_id(*, reading_id: int) -> Reading | None:
+    return Reading.objects.filter(pk=reading_id).select_related("meter").first()
+
+
+def account_reading(*, account_id: int, reading_id: int) -> Reading | None:
+    return Reading.objects.filter(pk=reading_id, meter__account_id=account_id).select_related("meter").first()
+
+
+@dataclass(frozen=True)
+class MonthUse:
+    """One month of an account's use: kWh per zone over all its meters, and the estimate."""
+
+    period: dt.date
+    consumption: tuple[int, ...]  # empty when the month has no reading with a known consumption
+    cost: Decimal | None
+    under_review: bool
+
+    @property
+    def total(self) -> int:
+        return sum(self.consumption)
+
+
+def history_last_period(today: dt.date) -> dt.date:
+    """The newest period a history shows: the open window's, or the current month's."""
+    current = window_on(today)
+    return current.period if current.contains(today) else window.first_of_month(today)
+
+
+def account_monthly_use(*, account_id: int, last_period: dt.date, months: int = 24) -> list[MonthUse]:
+    """The account's monthly use for `months` periods up to `last_period`, oldest first, in one query."""
+    first_period = window.add_months(last_period, -(months - 1))
+    readings = Reading.objects.filter(
+        meter__account_id=account_id, status__in=STANDING, period__gte=first_period, period__lte=last_period
+    ).only("period", "status", "consumption1", "consumption2", "consumption3")
+    by_period: dict[dt.date, list[Reading]] = {}
+    for reading in readings:
+        by_period.setdefault(reading.period, []).append(reading)
+    return [_month_use(period, by_period.get(period, [])) for period in _periods(first_period, months)]
+
+
+def _periods(first: dt.date, months: int) -> list[dt.date]:
+    return [window.add_months(first, offset) for offset in range(months)]
+
+
+def _month_use(period: dt.date, readings: list[Reading]) -> MonthUse:
+    # A replaced meter and its successor can both have a reading in one month: their use adds up.
+    used = [reading.consumption for reading in readings if reading.consumption is not None]
+    zones = max((len(consumption) for consumption in used), default=0)
+    consumption = tuple(sum(c[zone] for c in used if len(c) > zone) for zone in range(zones))
+    return MonthUse(
+        period=period,
+        consumption=consumption,
+        cost=sum((estimate_cost(c) for c in used), Decimal("0.00")) if used else None,
+        under_review=any(reading.status == Reading.Status.NEEDS_REVIEW for reading in readings),
+    )
+
+
+def account_readings(*, account_id: int, since: dt.date | None = None) -> QuerySet[Reading]:
+    """Every reading sent for the account, newest first, replaced meters included."""
+    readings = Reading.objects.filter(meter__account_id=account_id).select_related("meter", "submitted_by")
+    if since is not None:
+        readings = readings.filter(period__gte=since)
+    return readings.order_by("-submitted_at", "-id")

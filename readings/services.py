@@ -7,13 +7,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Meter, User
+from accounts.services import account_meter_prove
 from readings import selectors
 from readings.errors import MeterInactive
 from readings.models import Reading
 from readings.parsing import check_values, parse_reading
 from readings.rules import assess
 
-STANDING = (Reading.Status.ACCEPTED, Reading.Status.NEEDS_REVIEW)
+STANDING = selectors.STANDING
 
 
 def reading_submit(
@@ -89,3 +90,15 @@ def reading_submit(
 
 def _zone(values: Sequence[int], zone: int) -> int | None:
     return values[zone - 1] if len(values) >= zone else None
+
+
+def reading_submit_by_number(
+    *, account_number: str, meter_serial: str, text: str, ip_address: str, confirm: bool = False
+) -> Reading:
+    """A reading from someone not signed in, who proves the meter by account number and serial.
+
+    Failed proofs count against the sender's IP address like linking attempts do,
+    so the quick form cannot be used to find out which account numbers exist.
+    """
+    meter = account_meter_prove(account_number=account_number, meter_serial=meter_serial, ip_address=ip_address)
+    return reading_submit(meter=meter, text=text, channel=Reading.Channel.WEB, confirm=confirm, ip_address=ip_address)

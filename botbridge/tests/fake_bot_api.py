@@ -146,6 +146,8 @@ BOOL_FIELDS = frozenset(
     }
 )
 _INTEGER = re.compile(r"-?\d+")
+# How Telegram names a field in "can't parse … JSON object".
+_JSON_FIELD_NAMES = {"reply_markup": "reply keyboard markup", "link_preview_options": "link preview options"}
 
 
 def _bot_api_methods() -> dict[str, str]:
@@ -192,7 +194,7 @@ def _decode_params(raw: dict) -> dict:
             try:
                 params[key] = json.loads(value)
             except ValueError:
-                what = "reply keyboard markup" if key == "reply_markup" else key
+                what = _JSON_FIELD_NAMES.get(key, key)
                 raise _bad_request(f"can't parse {what} JSON object") from None
         elif key in INT_FIELDS and isinstance(value, str) and _INTEGER.fullmatch(value):
             params[key] = int(value)
@@ -567,6 +569,22 @@ def _check_inline_button(button: object) -> None:
             raise _bad_request("BUTTON_DATA_INVALID")
     elif not _INLINE_ACTIONS & button.keys():
         raise _bad_request("BUTTON_DATA_INVALID")
+
+
+_LINK_PREVIEW_FLAGS = ("is_disabled", "prefer_small_media", "prefer_large_media", "show_above_text")
+
+
+def _check_link_preview_options(options: object) -> None:
+    """Telegram wants an object whose flags are JSON booleans (not "1") and whose url is a string."""
+    if options is None:
+        return
+    if not isinstance(options, dict):
+        raise _bad_request("object expected as link preview options")
+    for flag in _LINK_PREVIEW_FLAGS:
+        if flag in options and not isinstance(options[flag], bool):
+            raise _bad_request(f'field "{flag}" must be of type Boolean')
+    if "url" in options and not isinstance(options["url"], str):
+        raise _bad_request('field "url" must be of type String')
 
 
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
@@ -1015,6 +1033,7 @@ class FakeBotAPI:
         chat = self._writable_chat(params)
         text, entities = _visible_text(params)
         markup = _check_reply_markup(params.get("reply_markup"))
+        _check_link_preview_options(params.get("link_preview_options"))
         self._check_reply_target(chat["id"], params)
         message_id = self._last_message_id.get(chat["id"], 0) + 1
         inline_markup = markup if markup and "inline_keyboard" in markup else None
@@ -1048,6 +1067,7 @@ class FakeBotAPI:
         chat, message_id, message = self._own_message(params)
         text, entities = _visible_text(params)
         markup = self._edit_markup(params)
+        _check_link_preview_options(params.get("link_preview_options"))
         if message.text is None:
             raise _bad_request("there is no text in the message to edit")
         if (message.text, message.reply_markup) == (params["text"], markup):

@@ -130,6 +130,7 @@ COMMANDS = [
     "/start " + "x" * 4000,
     "/accounts",
     "/add",
+    "/login",
     "/cancel",
     "/start",
 ]
@@ -287,7 +288,7 @@ def test_the_corpus_is_big_varied_and_deliverable():
 @functools.cache
 def menu_labels() -> frozenset[str]:
     """The reply keyboard's buttons in every language: they work at every step, by design."""
-    menu = (bot_texts.MENU_ADD, bot_texts.MENU_ACCOUNTS, bot_texts.MENU_HELP, bot_texts.CANCEL)
+    menu = (bot_texts.MENU_ADD, bot_texts.MENU_ACCOUNTS, bot_texts.MENU_HELP, bot_texts.MENU_SIGNIN, bot_texts.CANCEL)
     return frozenset().union(*(bot_texts.in_every_language(label) for label in menu))
 
 

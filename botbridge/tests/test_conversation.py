@@ -8,7 +8,7 @@ from accounts.tests.factories import MeterFactory
 from botbridge.tests.chat import Conversation, Polling, texts
 from readings.models import Reading
 
-MENU = [["Додати особовий рахунок"], ["Мої особові рахунки", "Допомога"]]
+MENU = [["Додати особовий рахунок"], ["Мої особові рахунки", "Допомога"], ["Увійти в кабінет"]]
 
 
 @pytest.fixture
@@ -89,4 +89,4 @@ def test_the_seed_conversation_through_long_polling(homes, bot_settings, fake_bo
     with Polling(fake_bot_api) as polling:
         seed_conversation(Conversation(fake_bot_api, polling.deliver))
     commands = fake_bot_api.calls_to("setMyCommands")
-    assert [c["command"] for c in commands[0].params["commands"]] == ["start", "accounts", "help", "cancel"]
+    assert [c["command"] for c in commands[0].params["commands"]] == ["start", "accounts", "help", "cancel", "login"]

@@ -20,8 +20,8 @@ from readings.models import Reading
 pytestmark = pytest.mark.django_db
 
 IN_THE_WINDOW = "2026-11-28 10:00 +02:00"  # the window 27.11–03.12.2026 is open
-MENU = [["Додати особовий рахунок"], ["Мої особові рахунки", "Допомога"]]
-MENU_EN = [["Add personal account"], ["My personal accounts", "Help"]]
+MENU = [["Додати особовий рахунок"], ["Мої особові рахунки", "Допомога"], ["Увійти в кабінет"]]
+MENU_EN = [["Add personal account"], ["My personal accounts", "Help"], ["Sign in to the cabinet"]]
 TEXT_ONLY = "Я розумію лише текст"
 PRIVATE_ONLY = "Я працюю лише в особистих чатах"
 STALE = "Ця кнопка вже не діє"

@@ -33,6 +33,16 @@ def test_demo_data_has_every_meter_kind_two_years_of_history_and_a_staff_login(s
     assert Meter.objects.filter(is_active=False).get().readings.count() >= 12  # the replaced meter's history
 
 
+def test_the_demo_resident_signs_in_to_the_cabinet_and_sees_three_kinds_of_meter(settings, client):
+    settings.DEBUG = True
+    out = seed("--accounts", "10")
+    assert "resident@example.com / pokaznyk-demo" in out
+    assert client.login(username="resident@example.com", password="pokaznyk-demo")
+    html = client.get("/").content.decode()
+    for kind in ("однозонний", "двозонний (день/ніч)", "тризонний (пік/напівпік/ніч)"):
+        assert kind in html
+
+
 def test_the_printed_pairs_link(settings):
     settings.DEBUG = True
     out = seed("--accounts", "10")

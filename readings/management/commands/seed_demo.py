@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from accounts.models import Meter, PersonalAccount, User
-from accounts.services import MasterDataRow, master_data_import, meter_replace
+from accounts.services import MasterDataRow, account_link, master_data_import, meter_replace, user_register
 from readings import selectors
 from readings.models import Reading
 from readings.services import reading_submit
@@ -21,6 +21,7 @@ from readings.window import Window, add_months, first_of_month
 
 STAFF_USERNAME = "staff"
 STAFF_PASSWORD = "pokaznyk-demo"  # noqa: S105 - printed for the developer; refused without DEBUG
+RESIDENT_EMAIL = "resident@example.com"  # signs in to the cabinet with STAFF_PASSWORD
 HISTORY_MONTHS = 24
 STREETS = ("вул. Соборна", "просп. Незалежності", "вул. Перемоги", "вул. Гоголя", "бул. Шевченка")
 ZONE_SHARES = {1: (1.0,), 2: (0.62, 0.38), 3: (0.27, 0.45, 0.28)}
@@ -51,6 +52,7 @@ class Command(BaseCommand):
         submitted = _replace_one_meter(rows[0], rng, windows, today)
         submitted += sum(_history(meter, rng, windows) for meter in Meter.objects.filter(is_active=True))
         self._staff_user()
+        self._resident(rows)
         self._print_summary(rows, submitted)
 
     def _staff_user(self) -> None:
@@ -58,8 +60,18 @@ class Command(BaseCommand):
         if user is None:
             User.objects.create_superuser(STAFF_USERNAME, "staff@example.com", STAFF_PASSWORD)
 
+    def _resident(self, rows: list[MasterDataRow]) -> None:
+        """A cabinet user with a 1-, a 2- and a 3-zone account, linked as a resident would link them."""
+        if User.objects.filter(username=RESIDENT_EMAIL).exists():
+            return
+        user = user_register(email=RESIDENT_EMAIL, password=STAFF_PASSWORD)
+        for row in rows[0:5:2]:  # 1-zone (its meter was replaced), 2-zone, 3-zone
+            meter = Meter.objects.filter(account__number=row.account_number, is_active=True).first()
+            account_link(user=user, account_number=row.account_number, meter_serial=meter.serial)
+
     def _print_summary(self, rows: list[MasterDataRow], submitted: int) -> None:
         self.stdout.write(self.style.SUCCESS(f"Demo data: {len(rows)} accounts, {submitted} readings."))
+        self.stdout.write(f"Cabinet: http://127.0.0.1:8000/  login {RESIDENT_EMAIL} / {STAFF_PASSWORD}")
         self.stdout.write(f"Admin: http://127.0.0.1:8000/admin/  login {STAFF_USERNAME} / {STAFF_PASSWORD}")
         self.stdout.write("Account / meter pairs to link and submit with:")
         for zones in (1, 2, 3):

@@ -1,0 +1,117 @@
+"""Telegram Login Widget answers: checked here before anyone is signed in.
+
+Telegram redirects the browser to our callback with the user's `id`, names,
+`photo_url`, `auth_date` and a `hash`: the hex HMAC-SHA256 of the other fields
+(sorted, `key=value`, joined by newlines) under sha256(bot token)
+(https://core.telegram.org/widgets/login#checking-authorization).
+
+We call django-telegram-login's `verify_telegram_authentication`, but not alone,
+because on its own it
+- raises KeyError or ValueError on a missing or garbled field: a 500 for any
+  hand-edited URL, where the resident should read what to do;
+- hard-codes a maximum age of one day, where ours is TELEGRAM_LOGIN_MAX_AGE_SECONDS,
+  and accepts an `auth_date` from any distance in the future;
+- compares the hashes with `!=`, which returns sooner the earlier they differ and so
+  tells a patient attacker, by timing, how much of a forged hash is right.
+
+So the shape of every field is checked first, then the hash with
+`hmac.compare_digest`, then the age; only then is the library asked, and its two
+exceptions are mapped to ours in case it ever disagrees.
+"""
+
+import hashlib
+import hmac
+import re
+import time
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.conf import settings
+from django_telegram_login.authentication import verify_telegram_authentication
+from django_telegram_login.errors import NotTelegramDataError, TelegramDataIsOutdatedError
+
+from accounts.errors import TelegramLoginForged, TelegramLoginIncomplete, TelegramLoginStale, TelegramLoginUnavailable
+
+REQUIRED_FIELDS = ("id", "first_name", "auth_date", "hash")
+# Telegram sends seven fields; a few more leave room for ones it may add (they are signed too).
+MAX_FIELDS = 12
+MAX_VALUE_LENGTH = 512
+# Clocks differ a little: Telegram's may be a few seconds ahead of ours, but not more than this.
+MAX_CLOCK_SKEW_SECONDS = 60
+
+FIELD_NAME = re.compile(r"[a-z_]{1,32}")
+TELEGRAM_ID = re.compile(r"[1-9][0-9]{0,18}")
+MAX_TELEGRAM_ID = 2**63 - 1  # what TelegramIdentity.telegram_id, a BigIntegerField, holds
+UNIX_TIME = re.compile(r"[0-9]{1,12}")
+HEX_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class TelegramLogin:
+    """Who Telegram says signed in; `username` is "" when they have none."""
+
+    telegram_id: int
+    first_name: str
+    username: str
+
+
+def telegram_login_verify(params: Mapping[str, str]) -> TelegramLogin:
+    """The Telegram user of a Login Widget redirect, or a DomainError saying why not."""
+    bot_token = settings.TELEGRAM_BOT_TOKEN
+    if not (bot_token and settings.TELEGRAM_BOT_USERNAME):
+        raise TelegramLoginUnavailable()
+    fields = _fields(params)
+    if not hmac.compare_digest(_expected_hash(bot_token, fields), fields["hash"]):
+        raise TelegramLoginForged()
+    age = int(time.time()) - int(fields["auth_date"])
+    if age > settings.TELEGRAM_LOGIN_MAX_AGE_SECONDS or age < -MAX_CLOCK_SKEW_SECONDS:
+        # A date ahead of our clock is no proof of freshness either: one clock is wrong.
+        raise TelegramLoginStale()
+    try:
+        verify_telegram_authentication(bot_token=bot_token, request_data=fields)
+    except TelegramDataIsOutdatedError:
+        raise TelegramLoginStale() from None
+    except NotTelegramDataError:
+        raise TelegramLoginForged() from None
+    except (KeyError, ValueError):
+        raise TelegramLoginIncomplete() from None
+    return TelegramLogin(
+        telegram_id=int(fields["id"]), first_name=fields["first_name"], username=fields.get("username", "")
+    )
+
+
+def _fields(params: Mapping[str, str]) -> dict[str, str]:
+    """The received fields as a plain dict, refused unless every one has the shape Telegram sends."""
+    if len(params) > MAX_FIELDS or any(field not in params for field in REQUIRED_FIELDS):
+        raise TelegramLoginIncomplete()
+    fields = {}
+    for name in params:
+        # A repeated key is not something Telegram sends: someone edited the URL.
+        values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
+        if not (isinstance(name, str) and FIELD_NAME.fullmatch(name) and len(values) == 1):
+            raise TelegramLoginIncomplete()
+        value = values[0]
+        # A newline in a value could make two different sets of fields one data-check-string.
+        if not isinstance(value, str) or len(value) > MAX_VALUE_LENGTH or _has_control_characters(value):
+            raise TelegramLoginIncomplete()
+        fields[name] = value
+    if not (
+        TELEGRAM_ID.fullmatch(fields["id"])
+        and int(fields["id"]) <= MAX_TELEGRAM_ID
+        and UNIX_TIME.fullmatch(fields["auth_date"])
+        and HEX_HASH.fullmatch(fields["hash"])
+        and fields["first_name"].strip()
+    ):
+        raise TelegramLoginIncomplete()
+    return fields
+
+
+def _has_control_characters(value: str) -> bool:
+    return any(unicodedata.category(char) == "Cc" for char in value)
+
+
+def _expected_hash(bot_token: str, fields: Mapping[str, str]) -> str:
+    data_check_string = "\n".join(f"{name}={value}" for name, value in sorted(fields.items()) if name != "hash")
+    secret = hashlib.sha256(bot_token.encode()).digest()
+    return hmac.new(secret, data_check_string.encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,157 @@
+"""The cabinet's pages for signing in, linking accounts and settings.
+
+Views check shape with a form, call one service and render; the rules and their
+messages come from the services, the same words the bot and the API use.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_telegram_login.widgets.constants import LARGE
+from django_telegram_login.widgets.generator import create_redirect_login_widget
+
+from accounts import selectors, services
+from accounts.errors import DomainError, NotLinked, TooManyAttempts
+from accounts.forms import LinkForm, SignInForm, SignUpForm
+from accounts.models import AccountLink, User
+from accounts.telegram_login import telegram_login_verify
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = SignUpForm(request.POST or None)
+    if form.is_valid():
+        try:
+            user = services.user_register(email=form.cleaned_data["email"], password=form.cleaned_data["password1"])
+        except DomainError as refusal:
+            form.add_error("email", refusal.message)
+        else:
+            login(request, user, backend=MODEL_BACKEND)
+            messages.success(request, _("Welcome! Now add your personal account."))
+            return redirect("account_link")
+    return render(request, "cabinet/auth/signup.html", {"form": form})
+
+
+class SignInView(auth_views.LoginView):
+    template_name = "cabinet/auth/signin.html"
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs) -> dict:
+        return super().get_context_data(telegram_widget=telegram_widget(self.request), **kwargs)
+
+
+def telegram_widget(request: HttpRequest) -> str:
+    """Telegram's Login Widget: the one outside script, only when a bot is configured."""
+    if not (settings.TELEGRAM_BOT_USERNAME and settings.TELEGRAM_BOT_TOKEN):
+        return ""
+    callback = request.build_absolute_uri(reverse("signin_telegram"))
+    # The bot name passed the settings' pattern and the URL is ours, so the markup is safe.
+    return mark_safe(  # noqa: S308
+        create_redirect_login_widget(callback, settings.TELEGRAM_BOT_USERNAME, size=LARGE, user_photo=False)
+    )
+
+
+@require_GET
+def signin_telegram(request: HttpRequest) -> HttpResponse:
+    """Where Telegram's widget sends the resident back, with its signed answer in the query."""
+    try:
+        proof = telegram_login_verify(request.GET)
+    except DomainError as refusal:
+        return _signin_refused(request, refusal)
+    user = services.telegram_identity_resolve(
+        telegram_id=proof.telegram_id, first_name=proof.first_name, username=proof.username, in_bot=False
+    )
+    login(request, user, backend=MODEL_BACKEND)
+    return redirect("dashboard")
+
+
+@require_http_methods(["GET", "POST"])
+def signin_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The bot's one-time link. GET only asks to press a button: link previews must not use it up."""
+    if request.method == "GET":
+        return render(request, "cabinet/auth/signin_link.html")
+    try:
+        user = services.signin_link_redeem(token=token)
+    except DomainError as refusal:
+        return _signin_refused(request, refusal)
+    login(request, user, backend=MODEL_BACKEND)
+    return redirect("dashboard")
+
+
+def _signin_refused(request: HttpRequest, refusal: DomainError) -> HttpResponse:
+    return render(request, "cabinet/auth/signin_refused.html", {"refusal": refusal}, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_link(request: HttpRequest) -> HttpResponse:
+    form = LinkForm(request.POST or None)
+    status = 200
+    if form.is_valid():
+        try:
+            link = services.account_link(user=request.user, **form.cleaned_data)
+        except DomainError as refusal:
+            form.add_error(None, refusal.message)
+            status = 429 if isinstance(refusal, TooManyAttempts) else 400
+        else:
+            messages.success(request, _("Account {number} is added.").format(number=link.account.number))
+            return redirect("account", number=link.account.number)
+    elif form.is_bound:
+        status = 400
+    return render(request, "cabinet/link.html", {"form": form}, status=status)
+
+
+@login_required
+@require_GET
+def settings_page(request: HttpRequest) -> HttpResponse:
+    links = selectors.account_links(user=request.user)
+    telegram = getattr(request.user, "telegram", None)
+    return render(request, "cabinet/settings.html", {"links": links, "telegram": telegram})
+
+
+@login_required
+@require_POST
+def reminders_set(request: HttpRequest, number: str) -> HttpResponse:
+    enabled = request.POST.get("enabled") == "1"
+    try:
+        services.account_link_reminders_set(user=request.user, account_number=number, enabled=enabled)
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        if enabled:
+            messages.success(request, _("Reminders for account {number} are on.").format(number=number))
+        else:
+            messages.success(request, _("Reminders for account {number} are off.").format(number=number))
+    return redirect("settings")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_unlink(request: HttpRequest, number: str) -> HttpResponse:
+    link = own_link(request.user, number)
+    if request.method == "GET":
+        return render(request, "cabinet/unlink.html", {"account": link.account})
+    services.account_unlink(user=request.user, account_number=number)
+    messages.success(request, _("Account {number} is removed from your list.").format(number=number))
+    return redirect("dashboard")
+
+
+def own_link(user: User, number: str) -> AccountLink:
+    """The user's link to account `number`; anyone else's account is a plain 404."""
+    try:
+        return selectors.account_link_get(user=user, number=number)
+    except NotLinked:
+        raise Http404(_("You have no account {number} in your list.").format(number=number[:20])) from None

@@ -1,0 +1,321 @@
+"""The cabinet's reading pages through the test client: what a resident sees and what gets recorded."""
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+
+from accounts.errors import AccountNotFound, MeterMismatch, TooManyAttempts
+from accounts.models import AccountLink
+from accounts.tests.factories import MeterFactory, PersonalAccountFactory, UserFactory
+from conftest import kyiv
+from readings.errors import ReadingDecimal, ReadingDecrease, UnusualJumpConfirmation
+from readings.models import Reading
+from readings.services import reading_submit
+from readings.window import add_months
+
+pytestmark = pytest.mark.django_db
+
+IN_DEC_WINDOW = kyiv(2026, 12, 2)  # window 27.11–03.12 (period 2026-12-01): 2 days left
+BEFORE_DEC_WINDOW = kyiv(2026, 11, 24)
+
+
+@pytest.fixture
+def in_window():
+    with time_machine.travel(IN_DEC_WINDOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def resident(client):
+    user = UserFactory()
+    client.force_login(user)
+    return user
+
+
+def linked_meter(user, **meter_fields):
+    meter = MeterFactory(**meter_fields)
+    AccountLink.objects.create(user=user, account=meter.account)
+    return meter
+
+
+def uk(error) -> str:
+    with translation.override("uk"):
+        return error.message
+
+
+def page(response) -> str:
+    return response.content.decode()
+
+
+# --- Dashboard ------------------------------------------------------------------------
+
+
+def test_the_dashboard_lists_only_the_residents_own_accounts_with_the_address_masked(client, resident, in_window):
+    mine = linked_meter(resident, account=PersonalAccountFactory(address="вул. Соборна, 123, кв. 45"))
+    theirs = linked_meter(UserFactory())
+    response = client.get("/")
+    assert response.status_code == 200
+    assert mine.account.number in page(response)
+    assert "вул. Соборна, 1**, кв. 4*" in page(response)
+    assert "123" not in page(response).replace(mine.account.number, "")
+    assert theirs.account.number not in page(response)
+
+
+def test_the_dashboard_says_how_long_the_window_stays_open(client, resident, in_window):
+    assert "Прийом показань: 27.11–03.12, залишилось 2 дні" in page(client.get("/"))
+
+
+def test_before_the_window_the_dashboard_gives_its_dates(client, resident):
+    with time_machine.travel(BEFORE_DEC_WINDOW, tick=False):
+        assert "Показання приймаються 27.11–03.12" in page(client.get("/"))
+
+
+def test_the_dashboard_shows_the_last_accepted_reading(client, resident):
+    meter = linked_meter(resident, zones=2, initial_values=[1000, 500])
+    reading_submit(meter=meter, text="1100/550", channel="web", submitted_at=kyiv(2026, 11, 28))
+    with time_machine.travel(kyiv(2026, 12, 5), tick=False):
+        assert "1100/550" in page(client.get("/"))
+
+
+def test_every_cabinet_page_asks_a_stranger_to_sign_in(client):
+    meter = MeterFactory()
+    number = meter.account.number
+    for url in ("/", "/link/", "/settings/", f"/accounts/{number}/", f"/accounts/{number}/history/"):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/signin/?next="), url
+
+
+# --- An account and its reading form -------------------------------------------------------
+
+
+def test_someone_elses_account_is_not_found(client, resident, in_window):
+    theirs = linked_meter(UserFactory())
+    for url in (
+        f"/accounts/{theirs.account.number}/",
+        f"/accounts/{theirs.account.number}/history/",
+        f"/accounts/{theirs.account.number}/history.csv",
+        f"/accounts/{theirs.account.number}/unlink/",
+    ):
+        assert client.get(url).status_code == 404, url
+    response = client.post(f"/accounts/{theirs.account.number}/", {"meter": theirs.pk, "t1": "1200"})
+    assert response.status_code == 404
+    assert not Reading.objects.exists()
+
+
+def test_the_account_page_has_one_labelled_field_per_zone(client, resident, in_window):
+    meter = linked_meter(resident, zones=3, initial_values=[1, 2, 3])
+    html = page(client.get(f"/accounts/{meter.account.number}/"))
+    for zone in ("t1", "t2", "t3"):
+        assert f'<label for="id_m{meter.pk}_{zone}">' in html
+        assert f'id="id_m{meter.pk}_{zone}"' in html
+    assert "Тризонний (пік/напівпік/ніч)" in html
+
+
+def test_a_two_zone_reading_is_recorded_and_shown_with_its_period(client, resident, in_window):
+    meter = linked_meter(resident, zones=2, initial_values=[1000, 500])
+    response = client.post(
+        f"/accounts/{meter.account.number}/", {"meter": meter.pk, "t1": "1100", "t2": "550"}, REMOTE_ADDR="203.0.113.5"
+    )
+    assert response.status_code == 302
+    reading = Reading.objects.get()
+    assert (reading.values, reading.status, reading.period) == ((1100, 550), "accepted", dt.date(2026, 12, 1))
+    assert (reading.channel, reading.submitted_by, reading.ip_address) == ("web", resident, "203.0.113.5")
+    html = page(client.get(response["Location"]))
+    assert "Показання прийнято" in html
+    assert "<strong>1100/550</strong>" in html
+    assert "показання за грудень 2026 (на 01.12.2026)" in html
+    assert "100 + 50" in html  # consumption per zone
+    assert "540,00" in html  # (100 kWh × 1 + 50 kWh × 0.5) × 4.32 UAH
+
+
+def test_a_refused_reading_shows_the_services_message_and_writes_nothing(client, resident, in_window):
+    meter = linked_meter(resident, initial_values=[5000])
+    url = f"/accounts/{meter.account.number}/"
+    response = client.post(url, {"meter": meter.pk, "t1": "5100,7"})
+    assert response.status_code == 400
+    assert uk(ReadingDecimal(part="5100,7", whole=5100)) in page(response)
+    response = client.post(url, {"meter": meter.pk, "t1": "4000"})
+    assert uk(ReadingDecrease(value=4000, previous=5000, zone=1)) in page(response)
+    assert 'value="4000"' in page(response)  # what was typed stays in the field to correct
+    response = client.post(url, {"meter": meter.pk, "t1": ""})
+    assert response.status_code == 400
+    assert "Це поле обов" in page(response)
+    assert not Reading.objects.exists()
+
+
+def test_an_unusual_reading_is_recorded_only_after_the_resident_confirms_it(client, resident, in_window):
+    meter = linked_meter(resident, initial_values=[1000])
+    url = f"/accounts/{meter.account.number}/"
+    response = client.post(url, {"meter": meter.pk, "t1": "9000"})
+    assert response.status_code == 200
+    assert uk(UnusualJumpConfirmation(consumption=8000)) in page(response)
+    assert 'name="confirm" value="on"' in page(response)
+    assert not Reading.objects.exists()
+    response = client.post(url, {"meter": meter.pk, "t1": "9000", "confirm": "on"})
+    assert response.status_code == 302
+    reading = Reading.objects.get()
+    assert (reading.status, reading.review_reason) == ("needs_review", "unusual_jump")
+    assert "Збережено й передано працівникам на перевірку" in page(client.get(response["Location"]))
+
+
+def test_a_meter_of_another_account_cannot_be_slipped_into_the_form(client, resident, in_window):
+    mine = linked_meter(resident)
+    theirs = linked_meter(UserFactory())
+    response = client.post(f"/accounts/{mine.account.number}/", {"meter": theirs.pk, "t1": "1200"})
+    assert response.status_code == 400
+    assert not Reading.objects.exists()
+
+
+def test_outside_the_window_the_page_says_it_kept_a_control_reading(client, resident):
+    meter = linked_meter(resident, initial_values=[1000])
+    with time_machine.travel(BEFORE_DEC_WINDOW, tick=False):
+        response = client.post(f"/accounts/{meter.account.number}/", {"meter": meter.pk, "t1": "1200"})
+        html = page(client.get(response["Location"]))
+    assert Reading.objects.get().status == "control"
+    assert "контрольні" in html
+    assert "27.11–03.12.2026" in html
+
+
+def test_the_outcome_of_someone_elses_reading_is_not_shown(client, resident, in_window):
+    mine = linked_meter(resident)
+    theirs = MeterFactory(initial_values=[1000])
+    reading = reading_submit(meter=theirs, text="1234", channel="web")
+    html = page(client.get(f"/accounts/{mine.account.number}/?recorded={reading.pk}"))
+    assert "1234" not in html
+
+
+# --- History ------------------------------------------------------------------------------
+
+
+def two_years_of_readings(meter, months: int = 26, start: int = 1000, step: tuple[int, ...] = (100, 40)):
+    """Accepted monthly readings for `months` periods up to 2026-12."""
+    values = [start] * meter.zones
+    for index in range(months):
+        period = add_months(dt.date(2026, 12, 1), index - months + 1)
+        values = [value + step[zone] for zone, value in enumerate(values)]
+        Reading.objects.create(
+            meter=meter,
+            period=period,
+            value1=values[0],
+            value2=values[1] if meter.zones > 1 else None,
+            consumption1=step[0],
+            consumption2=step[1] if meter.zones > 1 else None,
+            status="accepted",
+            channel="telegram",
+            submitted_at=kyiv(period.year, period.month, 1),
+        )
+
+
+def test_the_history_charts_24_months_stacked_by_zone_with_the_estimated_cost(client, resident, in_window):
+    meter = linked_meter(resident, zones=2, initial_values=[1000, 1000])
+    two_years_of_readings(meter)
+    html = page(client.get(f"/accounts/{meter.account.number}/history/"))
+    assert html.count('<g class="bar"') == 24
+    assert 'data-period="2025-01-01"' in html and 'data-period="2026-12-01"' in html
+    assert 'data-period="2024-12-01"' not in html
+    assert html.count('data-total="140"') == 24
+    assert html.count('<rect class="zone-1"') == html.count('<rect class="zone-2"') == 24
+    # 100 kWh by day × 1 + 40 by night × 0.5 = 120 kWh at 4.32 UAH
+    assert "518,40" in html
+    assert "Грудень 2026" in html
+
+
+def test_the_history_csv_has_every_reading_of_the_account(client, resident, in_window):
+    meter = linked_meter(resident, zones=2, initial_values=[1000, 1000])
+    two_years_of_readings(meter, months=3)
+    response = client.get(f"/accounts/{meter.account.number}/history.csv")
+    assert response["Content-Type"].startswith("text/csv")
+    assert f"pokaznyk-{meter.account.number}.csv" in response["Content-Disposition"]
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][0] == "Період"
+    assert len(rows) == 1 + 3
+    assert rows[1][:8] == ["2026-12-01", meter.serial, "1300", "1120", "", "100", "40", ""]
+    assert Decimal(rows[1][8]) == Decimal("518.40")
+
+
+# --- The quick form ------------------------------------------------------------------------
+
+
+def test_the_quick_form_records_a_reading_without_signing_in(client, in_window):
+    meter = MeterFactory(zones=2, initial_values=[1000, 500], account__address="вул. Соборна, 123")
+    response = client.post(
+        "/quick/",
+        {"account_number": meter.account.number, "meter_serial": meter.serial.lower(), "reading": "1100/550"},
+        REMOTE_ADDR="198.51.100.9",
+    )
+    assert response.status_code == 302
+    reading = Reading.objects.get()
+    assert (reading.values, reading.channel, reading.submitted_by, reading.ip_address) == (
+        (1100, 550),
+        "web",
+        None,
+        "198.51.100.9",
+    )
+    html = page(client.get(response["Location"]))
+    assert "<strong>1100/550</strong>" in html
+    assert "Соборна" not in html  # a stranger learns nothing about the household
+    assert "1100/550" not in page(client.get("/quick/"))  # shown once, not on every visit
+
+
+def test_the_quick_form_refuses_a_wrong_serial_and_throttles_guessing(client, settings, in_window):
+    settings.LINK_ATTEMPTS_MAX = 3
+    meter = MeterFactory()
+    wrong = {"account_number": meter.account.number, "meter_serial": "NOPE1", "reading": "1200"}
+    response = client.post("/quick/", wrong)
+    assert response.status_code == 400
+    assert uk(MeterMismatch(number=meter.account.number, serial="NOPE1")) in page(response)
+    unknown = {**wrong, "account_number": "999999999"}
+    assert uk(AccountNotFound(number="999999999")) in page(client.post("/quick/", unknown))
+    client.post("/quick/", wrong)
+    right = {**wrong, "meter_serial": meter.serial}
+    response = client.post("/quick/", right)
+    assert response.status_code == 429
+    assert uk(TooManyAttempts(minutes=60, retry_after=3600)) in page(response)
+    assert not Reading.objects.exists()
+    # Another address is not held back by these attempts.
+    assert client.post("/quick/", right, REMOTE_ADDR="192.0.2.77").status_code == 302
+
+
+def test_the_quick_form_asks_to_confirm_an_unusual_reading(client, in_window):
+    meter = MeterFactory(initial_values=[1000])
+    data = {"account_number": meter.account.number, "meter_serial": meter.serial, "reading": "9000"}
+    response = client.post("/quick/", data)
+    assert uk(UnusualJumpConfirmation(consumption=8000)) in page(response)
+    assert not Reading.objects.exists()
+    assert client.post("/quick/", {**data, "confirm": "on"}).status_code == 302
+    assert Reading.objects.get().status == "needs_review"
+
+
+# --- Page weight ------------------------------------------------------------------------------
+
+
+def five_accounts_with_five_years(user):
+    for _ in range(5):
+        meter = linked_meter(user, zones=2, initial_values=[1000, 1000])
+        two_years_of_readings(meter, months=60)
+
+
+def queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_dashboard_and_history_take_a_fixed_number_of_queries(client, resident, in_window):
+    first = linked_meter(resident, zones=2, initial_values=[1000, 1000])
+    two_years_of_readings(first, months=2)
+    one_account = {url: queries(client, url) for url in ("/", f"/accounts/{first.account.number}/history/")}
+    five_accounts_with_five_years(resident)
+    many = {url: queries(client, url) for url in one_account}
+    assert many == one_account
+    assert max(many.values()) <= 8

@@ -1,0 +1,68 @@
+"""The cabinet in a real browser (Chromium on a phone-sized screen): a resident's whole first visit.
+
+The `browser_page` fixture (portal/tests/browser.py) fails the test if the browser
+requested anything from a host other than the portal; the Telegram widget is off
+here because no bot is configured.
+"""
+
+import time_machine
+
+from accounts.tests.factories import MeterFactory
+from conftest import kyiv
+from portal.tests.browser import BrowserPage
+from readings.models import Reading
+
+PASSWORD = "соняшник-на-балконі-42"
+
+
+def test_sign_up_link_submit_a_two_zone_reading_and_see_it_in_the_history(browser_page: BrowserPage):
+    meter = MeterFactory(serial="NIK2301", zones=2, initial_values=[1000, 500], account__address="вул. Соборна, 12")
+    number = meter.account.number
+    page = browser_page.page
+    # 02.12.2026: the window 27.11–03.12 for December is open. The live server's thread shares the clock.
+    with time_machine.travel(kyiv(2026, 12, 2, 10), tick=True):
+        page.goto(browser_page.url("/"))
+        assert page.locator("h1").inner_text() == "Вхід до особистого кабінету"
+        browser_page.shot("sign-in")
+
+        page.get_by_role("link", name="Зареєструватися").first.click()
+        page.get_by_label("Електронна пошта").fill("maria@example.com")
+        page.get_by_label("Пароль", exact=True).fill(PASSWORD)
+        page.get_by_label("Пароль ще раз").fill(PASSWORD)
+        browser_page.shot("sign-up")
+        page.get_by_role("button", name="Зареєструватися").click()
+
+        page.wait_for_url(browser_page.url("/link/"))
+        page.get_by_label("Номер особового рахунку").fill(number)
+        page.get_by_label("Заводський номер лічильника").fill("nik 2301")
+        browser_page.shot("link")
+        page.get_by_role("button", name="Додати").click()
+
+        page.wait_for_url(browser_page.url(f"/accounts/{number}/"))
+        assert f"Особовий рахунок {number} додано." in page.locator(".messages").inner_text()
+        assert "Прийом показань: 27.11–03.12, залишилось 2 дні" in page.locator(".window").inner_text()
+        page.get_by_label("День (Т1), кВт·год").fill("1100")
+        page.get_by_label("Ніч (Т2), кВт·год").fill("550")
+        browser_page.shot("account")
+        page.get_by_role("button", name="Надіслати").click()
+
+        outcome = page.locator("#outcome")
+        outcome.wait_for()
+        assert "Показання прийнято" in outcome.inner_text()
+        assert "1100/550" in outcome.inner_text()
+        assert "грудень 2026" in outcome.inner_text().lower()
+        browser_page.shot("recorded")
+
+        page.get_by_role("link", name="Історія та споживання").click()
+        page.wait_for_url(browser_page.url(f"/accounts/{number}/history/"))
+        december = page.locator('svg g.bar[data-period="2026-12-01"]')
+        assert december.get_attribute("data-total") == "150"
+        assert december.locator("rect").count() == 2  # day and night, stacked
+        assert december.locator("rect.zone-1").bounding_box()["height"] > 0
+        row = page.get_by_role("row", name="Грудень 2026")
+        assert row.locator("td").all_inner_texts() == ["100", "50", "150", "540,00"]
+        assert "1100/550" in page.locator("table").nth(1).inner_text()
+        browser_page.shot("history")
+
+    reading = Reading.objects.get()
+    assert (reading.values, reading.channel, reading.submitted_by.email) == ((1100, 550), "web", "maria@example.com")

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from readings import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("quick/", views.quick_submit, name="quick_submit"),
+    path("accounts/<str:number>/", views.account, name="account"),
+    path("accounts/<str:number>/history/", views.history, name="history"),
+    path("accounts/<str:number>/history.csv", views.history_csv, name="history_csv"),
+]

@@ -1,0 +1,249 @@
+"""The cabinet's reading pages: the dashboard, an account, its history and the quick form.
+
+A reading goes through reading_submit like the bot's and the API's, so the rules,
+the messages and the confirmation of an unusual reading are the same everywhere.
+"""
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.errors import DomainError, TooManyAttempts
+from accounts.masking import mask_address
+from accounts.views import own_link
+from readings import charts, selectors
+from readings.errors import ConfirmationRequired
+from readings.forms import QuickSubmitForm, ReadingForm
+from readings.labels import METER_KINDS, ZONE_NAMES, values_text
+from readings.models import Reading
+from readings.services import reading_submit, reading_submit_by_number
+from readings.tariffs import estimate_cost
+
+HISTORY_MONTHS = 24
+QUICK_RECORDED = "quick_recorded"  # the session key of the reading the quick form just recorded
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    accounts = selectors.accounts_with_meters(user=request.user)
+    for account in accounts:
+        # Anyone who knows an account number and a meter serial can link it: show the address masked.
+        account["address"] = mask_address(account["address"])
+        for meter in account["meters"]:
+            meter["kind"] = METER_KINDS[meter["zones"]]
+            if meter["last_reading"]:
+                meter["last_reading"]["values_text"] = values_text(meter["last_reading"]["values"])
+    context = {"accounts": accounts, "nav": "dashboard", **window_banner()}
+    return render(request, "cabinet/dashboard.html", context)
+
+
+def window_banner() -> dict:
+    """The open window and the days it has left, or the next window."""
+    today = timezone.localdate()
+    window = selectors.window_on(today)
+    return {"window": window, "window_open": window.contains(today), "days_left": window.days_left(today)}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest, number: str) -> HttpResponse:
+    link = own_link(request.user, number)
+    overview = selectors.account_overview(user=request.user, number=link.account.number)
+    forms = {meter.pk: ReadingForm(meter) for meter, _last in overview.meters}
+    context = {"overview": overview, "forms": forms, "question": None, "status": 200}
+    if request.method == "POST":
+        redirect_to = _submit(request, overview, forms, context)
+        if redirect_to:
+            return redirect_to
+    elif request.GET.get("recorded", "").isdigit():
+        reading = selectors.account_reading(account_id=link.account_id, reading_id=int(request.GET["recorded"]))
+        context["outcome"] = selectors.reading_outcome(reading) if reading else None
+    context["meters"] = [
+        {"meter": meter, "last": last, "form": forms[meter.pk], "kind": METER_KINDS[meter.zones]}
+        for meter, last in overview.meters
+    ]
+    context.update(window_banner(), address=mask_address(overview.account.address))
+    return render(request, "cabinet/account.html", context, status=context["status"])
+
+
+def _submit(request: HttpRequest, overview, forms: dict, context: dict) -> HttpResponse | None:
+    """Record the posted reading and redirect to its outcome, or fill `context` with what to show."""
+    meter_id = request.POST.get("meter", "")
+    meter = next((meter for meter, _last in overview.meters if str(meter.pk) == meter_id), None)
+    if meter is None:
+        context.update(status=400, error=_("Choose the meter again: the form did not say which one."))
+        return None
+    form = forms[meter.pk] = ReadingForm(meter, request.POST)
+    if not form.is_valid():
+        context["status"] = 400
+        return None
+    try:
+        reading = reading_submit(
+            meter=meter,
+            channel=Reading.Channel.WEB,
+            text=form.text(),
+            confirm=form.cleaned_data["confirm"],
+            submitted_by=request.user,
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+    except ConfirmationRequired as question:
+        context["question"] = {"meter": meter, "message": question.message}
+        return None
+    except DomainError as refusal:
+        form.add_error(None, refusal.message)
+        context["status"] = 400
+        return None
+    url = reverse("account", kwargs={"number": overview.account.number})
+    return redirect(f"{url}?recorded={reading.pk}#outcome")
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest, number: str) -> HttpResponse:
+    link = own_link(request.user, number)
+    last_period = selectors.history_last_period(timezone.localdate())
+    months = selectors.account_monthly_use(account_id=link.account_id, last_period=last_period, months=HISTORY_MONTHS)
+    chart = charts.stacked_chart([(month.period, month.consumption) for month in months])
+    kwh = _("kWh")
+    titles = [f"{month_name(m.period)}: {' + '.join(map(str, m.consumption)) or '—'} {kwh}" for m in months]
+    context = {
+        "account": link.account,
+        "chart": charts.svg(
+            chart,
+            titles=titles,
+            labelled_by="chart-title",
+            description=_("Bars stacked by zone; the table below lists the same numbers."),
+        ),
+        "zone_names": ZONE_NAMES[chart.zones],
+        # Newest first; a month of fewer zones (a meter replaced by a zoned one) gets blank cells.
+        "rows": [
+            {"month": month, "name": month_name(month.period), "blanks": range(chart.zones - len(month.consumption))}
+            for month in reversed(months)
+            if month.consumption
+        ],
+        "readings": reading_rows(selectors.account_readings(account_id=link.account_id, since=months[0].period)),
+        "labels": {
+            "sent": _("Sent"),
+            "month": _("Month"),
+            "meter": _("Meter"),
+            "reading": _("Reading"),
+            "status": _("Status"),
+            "channel": _("Channel"),
+        },
+    }
+    return render(request, "cabinet/history.html", context)
+
+
+def month_name(period) -> str:
+    """The month as a table heading ("Грудень 2026"), cheaper than the date filter the history would call often."""
+    return f"{capfirst(MONTHS[period.month])} {period.year}"
+
+
+def reading_rows(readings) -> list[dict[str, str]]:
+    """The readings table's cells as text, so the template only places them."""
+    statuses = {value: str(label) for value, label in Reading.Status.choices}
+    channels = {value: str(label) for value, label in Reading.Channel.choices}
+    return [
+        {
+            "sent": timezone.localtime(reading.submitted_at).strftime("%d.%m.%Y %H:%M"),
+            "period": f"{reading.period:%m.%Y}",
+            "serial": reading.meter.serial,
+            "values": reading.values_text,
+            "status": statuses[reading.status],
+            "channel": channels[reading.channel],
+        }
+        for reading in readings
+    ]
+
+
+@login_required
+@require_GET
+def history_csv(request: HttpRequest, number: str) -> HttpResponse:
+    """Every reading of the account, for a spreadsheet: UTF-8 with a BOM so Excel shows Cyrillic."""
+    link = own_link(request.user, number)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="pokaznyk-{link.account.number}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            _("Period"),
+            _("Meter"),
+            "T1",
+            "T2",
+            "T3",
+            _("Consumption T1, kWh"),
+            _("Consumption T2, kWh"),
+            _("Consumption T3, kWh"),
+            _("Estimated cost, UAH"),
+            _("Status"),
+            _("Channel"),
+            _("Sent"),
+        ]
+    )
+    for reading in selectors.account_readings(account_id=link.account_id).iterator(chunk_size=500):
+        consumption = reading.consumption
+        counts = consumption is not None and reading.status != Reading.Status.CONTROL
+        writer.writerow(
+            [
+                f"{reading.period:%Y-%m-%d}",
+                reading.meter.serial,
+                reading.value1,
+                _blank(reading.value2),
+                _blank(reading.value3),
+                _blank(reading.consumption1),
+                _blank(reading.consumption2),
+                _blank(reading.consumption3),
+                estimate_cost(consumption) if counts else "",
+                reading.get_status_display(),
+                reading.get_channel_display(),
+                timezone.localtime(reading.submitted_at).strftime("%Y-%m-%d %H:%M"),
+            ]
+        )
+    return response
+
+
+def _blank(value: int | None) -> int | str:
+    return "" if value is None else value
+
+
+@require_http_methods(["GET", "POST"])
+def quick_submit(request: HttpRequest) -> HttpResponse:
+    """A reading without signing in: the account number and the meter serial prove the meter."""
+    form = QuickSubmitForm(request.POST or None)
+    context = {"form": form, "question": None, "outcome": None}
+    status = 200
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            reading = reading_submit_by_number(
+                account_number=data["account_number"],
+                meter_serial=data["meter_serial"],
+                text=data["reading"],
+                confirm=data["confirm"],
+                ip_address=request.META.get("REMOTE_ADDR"),
+            )
+        except ConfirmationRequired as question:
+            context["question"] = question.message
+        except DomainError as refusal:
+            form.add_error(None, refusal.message)
+            status = 429 if isinstance(refusal, TooManyAttempts) else 400
+        else:
+            # Redirect after the POST, so reloading the page does not send the reading again.
+            request.session[QUICK_RECORDED] = reading.pk
+            return redirect(reverse("quick_submit") + "#outcome")
+    elif form.is_bound:
+        status = 400
+    elif QUICK_RECORDED in request.session:
+        reading = selectors.reading_by_id(reading_id=request.session.pop(QUICK_RECORDED))
+        context["outcome"] = selectors.reading_outcome(reading) if reading else None
+    return render(request, "cabinet/quick.html", context, status=status)
