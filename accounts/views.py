@@ -41,7 +41,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             login(request, user, backend=MODEL_BACKEND)
             messages.success(request, _("Welcome! Now add your personal account."))
             return redirect("account_link")
-    return render(request, "cabinet/auth/signup.html", {"form": form})
+    return render(request, "cabinet/auth/signup.html", {"form": form, "nav": "signup"})
 
 
 class SignInView(auth_views.LoginView):
@@ -50,7 +50,7 @@ class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def get_context_data(self, **kwargs) -> dict:
-        return super().get_context_data(telegram_widget=telegram_widget(self.request), **kwargs)
+        return super().get_context_data(telegram_widget=telegram_widget(self.request), nav="signin", **kwargs)
 
 
 def telegram_widget(request: HttpRequest) -> str:
@@ -111,7 +111,7 @@ def account_link(request: HttpRequest) -> HttpResponse:
             return redirect("account", number=link.account.number)
     elif form.is_bound:
         status = 400
-    return render(request, "cabinet/link.html", {"form": form}, status=status)
+    return render(request, "cabinet/link.html", {"form": form, "nav": "link"}, status=status)
 
 
 @login_required
@@ -119,7 +119,7 @@ def account_link(request: HttpRequest) -> HttpResponse:
 def settings_page(request: HttpRequest) -> HttpResponse:
     links = selectors.account_links(user=request.user)
     telegram = getattr(request.user, "telegram", None)
-    return render(request, "cabinet/settings.html", {"links": links, "telegram": telegram})
+    return render(request, "cabinet/settings.html", {"links": links, "telegram": telegram, "nav": "settings"})
 
 
 @login_required

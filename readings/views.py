@@ -220,7 +220,7 @@ def _blank(value: int | None) -> int | str:
 def quick_submit(request: HttpRequest) -> HttpResponse:
     """A reading without signing in: the account number and the meter serial prove the meter."""
     form = QuickSubmitForm(request.POST or None)
-    context = {"form": form, "question": None, "outcome": None}
+    context = {"form": form, "question": None, "outcome": None, "nav": "quick", **window_banner()}
     status = 200
     if form.is_valid():
         data = form.cleaned_data

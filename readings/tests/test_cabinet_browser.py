@@ -7,6 +7,8 @@ here because no bot is configured.
 
 import time_machine
 
+from accounts.models import AccountLink
+from accounts.services import signin_link_issue, telegram_identity_resolve
 from accounts.tests.factories import MeterFactory
 from conftest import kyiv
 from portal.tests.browser import BrowserPage
@@ -66,3 +68,81 @@ def test_sign_up_link_submit_a_two_zone_reading_and_see_it_in_the_history(browse
 
     reading = Reading.objects.get()
     assert (reading.values, reading.channel, reading.submitted_by.email) == ((1100, 550), "web", "maria@example.com")
+
+
+# Every visible form control has a label a screen reader announces.
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter(control => control.labels.length === 0 && !control.getAttribute('aria-label'))
+    .map(control => control.name)"""
+
+
+def test_the_bots_link_settings_language_and_a_keyboard_only_reading(browser_page: BrowserPage):
+    meter = MeterFactory(serial="GAMA77", zones=1, initial_values=[4000])
+    user = telegram_identity_resolve(telegram_id=4242, first_name="Олег")
+    AccountLink.objects.create(user=user, account=meter.account)
+    number = meter.account.number
+    page = browser_page.page
+    with time_machine.travel(kyiv(2026, 12, 1, 9), tick=True):
+        link = signin_link_issue(user=user).replace("http://127.0.0.1:8000", browser_page.server_url)
+        page.goto(link)
+        browser_page.shot("bot-link")
+        page.get_by_role("button", name="Увійти").click()
+        page.wait_for_url(browser_page.url("/"))
+        assert number in page.locator("main").inner_text()
+        assert page.evaluate(UNLABELLED) == []
+        browser_page.shot("dashboard")
+
+        # Keyboard only: Tab from the account's link to the field, type, Enter submits.
+        page.get_by_role("link", name="Передати показання").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_url(browser_page.url(f"/accounts/{number}/"))
+        page.get_by_label("Показання, кВт·год").focus()
+        page.keyboard.type("4180")
+        page.keyboard.press("Enter")
+        page.locator("#outcome").wait_for()
+        assert "4180" in page.locator("#outcome").inner_text()
+        assert page.evaluate(UNLABELLED) == []
+
+        page.get_by_role("link", name="Налаштування").click()
+        row = page.locator("li.row", has_text=number).first
+        row.get_by_role("button", name="Вимкнути").click()
+        assert "нагадування вимкнено" in page.locator("li.row", has_text=number).first.inner_text()
+        browser_page.shot("settings")
+
+        page.get_by_role("button", name="English").click()
+        page.wait_for_url(browser_page.url("/settings/"))
+        assert page.locator("html").get_attribute("lang") == "en"
+        assert page.locator("h1").inner_text() == "Settings"
+        browser_page.shot("settings-en")
+
+        page.get_by_role("link", name="Remove").click()
+        page.get_by_role("button", name="Yes, remove").click()
+        page.wait_for_url(browser_page.url("/"))
+        assert f"Account {number} is removed from your list." in page.locator(".messages").inner_text()
+        assert page.locator("section.card", has_text=number).count() == 0
+
+    link = AccountLink.objects.filter(user=user).first()
+    assert link is None
+    assert Reading.objects.get().values == (4180,)
+
+
+def test_the_quick_form_without_signing_up(browser_page: BrowserPage):
+    meter = MeterFactory(serial="MTX5", zones=3, initial_values=[100, 200, 300])
+    page = browser_page.page
+    with time_machine.travel(kyiv(2026, 12, 1, 9), tick=True):
+        page.goto(browser_page.url("/"))
+        page.get_by_role("link", name="Передати без реєстрації").click()
+        assert "Прийом показань: 27.11–03.12, залишилось 3 дні" in page.locator(".window").inner_text()
+        page.get_by_label("Номер особового рахунку").fill(meter.account.number)
+        page.get_by_label("Заводський номер лічильника").fill("mtx5")
+        page.get_by_label("Показання", exact=True).fill("150/260,5/310")
+        page.get_by_role("button", name="Надіслати").click()
+        alert = page.get_by_role("alert")
+        assert "цілі кВт·год" in alert.inner_text()  # the decimal part is explained, nothing recorded
+        browser_page.shot("quick-refused")
+        page.get_by_label("Показання", exact=True).fill("150/260/310")
+        page.get_by_role("button", name="Надіслати").click()
+        page.locator("#outcome").wait_for()
+        assert "150/260/310" in page.locator("#outcome").inner_text()
+        browser_page.shot("quick-recorded")
+    assert Reading.objects.get().values == (150, 260, 310)
