@@ -12,6 +12,7 @@ from django.db import close_old_connections
 from django.utils import translation
 
 from accounts.services import telegram_identity_resolve
+from botbridge import texts
 from botbridge.services import update_claim, update_unclaim
 
 logger = logging.getLogger(__name__)
@@ -41,11 +42,6 @@ class UpdateOnce(BaseMiddleware):
             raise
 
 
-def language_of(language_code: str | None) -> str:
-    """English for English-speaking Telegram users, Ukrainian for everyone else."""
-    return "en" if (language_code or "").lower().startswith("en") else "uk"
-
-
 class Resident(BaseMiddleware):
     """The portal user behind the Telegram user, and replies in their language."""
 
@@ -61,5 +57,5 @@ class Resident(BaseMiddleware):
             username=sender.username or "",
             language_code=sender.language_code or "",
         )
-        with translation.override(language_of(sender.language_code)):
+        with translation.override(texts.language_of(sender.language_code)):
             return await handler(event, data)

@@ -1,4 +1,7 @@
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class ConversationState(models.Model):
@@ -26,3 +29,76 @@ class ProcessedUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bot_id}/{self.update_id}"
+
+
+class Broadcast(models.Model):
+    """One message to many bot users: a window reminder or a staff announcement."""
+
+    class Kind(models.TextChoices):
+        WINDOW_OPENS = "window_opens", _("the window opens")
+        LAST_DAY = "last_day", _("the window's last day")
+        ANNOUNCEMENT = "announcement", _("announcement")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # The window's period for a reminder: with the kind, what makes a reminder go out once.
+    period = models.DateField(_("period"), null=True, blank=True)
+    text = models.TextField(_("text"), blank=True, help_text=_("An announcement's text, as bot users will read it."))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("queued"), auto_now_add=True)
+    filled_at = models.DateTimeField(_("recipients listed"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("broadcast")
+        verbose_name_plural = _("broadcasts")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "period"], condition=~Q(kind="announcement"), name="broadcast_reminder_once_per_window"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="announcement", period__isnull=True) | Q(period__isnull=False, period__day=1),
+                name="broadcast_reminder_has_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.period or self.created_at:%Y-%m-%d}"
+
+
+class Delivery(models.Model):
+    """One chat's message of a broadcast. Its row is what makes the message go out at most once."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+        BLOCKED = "blocked", _("blocked the bot")
+        INTERRUPTED = "interrupted", _("interrupted while sending")
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="deliveries")
+    chat_id = models.BigIntegerField(_("Telegram chat"))
+    text = models.TextField(_("text"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    not_before = models.DateTimeField(_("not before"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["broadcast", "chat_id"], name="delivery_once_per_chat"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "id"], name="delivery_status_idx"),
+            models.Index(fields=["broadcast", "status"], name="delivery_broadcast_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.broadcast_id} → {self.chat_id}: {self.status}"

@@ -46,6 +46,11 @@ COMMANDS = {
 }
 
 
+def language_of(language_code: str | None) -> str:
+    """English for English-speaking Telegram users, Ukrainian for everyone else."""
+    return "en" if (language_code or "").lower().startswith("en") else "uk"
+
+
 def in_every_language(text: object) -> set[str]:
     """A label as every supported language shows it: a button works whatever language drew it."""
     variants = set()
@@ -295,3 +300,17 @@ def signin_link(url: str) -> str:
 
 def stale_button() -> str:
     return _("This button no longer works. Open “{accounts}” again.").format(accounts=MENU_ACCOUNTS)
+
+
+def reminder_window_opens(window: Window, numbers: Sequence[str]) -> str:
+    return _(
+        "Readings are accepted from today until {closes}: send the reading of your meter for {accounts}.\n"
+        "Open “{menu}” and choose the account."
+    ).format(closes=day(window.closes), accounts=", ".join(numbers), menu=MENU_ACCOUNTS)
+
+
+def reminder_last_day(window: Window, numbers: Sequence[str]) -> str:
+    return _(
+        "Today, {closes}, is the last day to send readings, and there is none yet for {accounts}.\n"
+        "Open “{menu}” and choose the account. A reading sent later counts only as a control reading."
+    ).format(closes=day(window.closes), accounts=", ".join(numbers), menu=MENU_ACCOUNTS)

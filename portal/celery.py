@@ -1,11 +1,19 @@
-"""The Celery app. Periodic schedules will all be defined in this one place."""
+"""The Celery app, and every periodic task of the portal, in this one place."""
 
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Window reminders: the task decides whether one is due (first or last day of the
+    # window, from REMINDERS_HOUR); asking every five minutes lets a beat that was down
+    # catch up the same day, and restarts a sender that died.
+    "window-reminders": {"task": "botbridge.tasks.reminders_tick", "schedule": crontab(minute="*/5")},
+}

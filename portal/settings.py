@@ -357,6 +357,13 @@ if TELEGRAM_WEBHOOK_SECRET and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", TELEGR
 # A 429 from the Bot API asking to wait longer than this is logged instead of waited out.
 TELEGRAM_RETRY_MAX_SECONDS = env_int("TELEGRAM_RETRY_MAX_SECONDS", 5, low=0, high=600)
 
+# Window reminders and announcements: sent from this local hour on the window's first and
+# last day, at most this many messages a second over all chats (Telegram allows about 30 for
+# free; paid broadcasts up to 1000), and never two a second to one chat.
+REMINDERS_HOUR = env_int("REMINDERS_HOUR", 9, low=0, high=23)
+TELEGRAM_BROADCAST_RATE = env_int("TELEGRAM_BROADCAST_RATE", 25, low=1, high=1000)
+TELEGRAM_BROADCAST_ATTEMPTS = env_int("TELEGRAM_BROADCAST_ATTEMPTS", 5, low=1, high=20)
+
 # The bot's @username without the @: turns on the Telegram Login Widget on the sign-in page.
 TELEGRAM_BOT_USERNAME = env_str("TELEGRAM_BOT_USERNAME").lstrip("@")
 if TELEGRAM_BOT_USERNAME and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", TELEGRAM_BOT_USERNAME):

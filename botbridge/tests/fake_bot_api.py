@@ -23,7 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import aiogram.methods
@@ -75,6 +75,7 @@ class Call:
     params: dict
     status: int
     response: dict
+    at: float = field(default_factory=time.monotonic)  # when the fake answered, for rate checks
 
 
 class _APIError(Exception):
@@ -872,6 +873,12 @@ class FakeBotAPI:
             chat["title"] = "Test chat"
         with self._lock:
             self._chats.setdefault(chat_id, chat)
+
+    def block_chat(self, chat_id: int) -> None:
+        """The user of a private chat blocks the bot: sending to them answers 403 from now on."""
+        self.add_chat(chat_id)
+        with self._lock:
+            self._blocked.add(chat_id)
 
     def push_update(self, update: dict) -> None:
         """Queue an update for getUpdates, as Telegram would when a user acts.

@@ -4,13 +4,14 @@ import pytest
 from django.utils import translation
 
 from accounts import errors as account_errors
+from botbridge import errors as bot_errors
 from readings import errors as reading_errors
 from readings.models import Reading
 
 
 def domain_errors() -> list[type[account_errors.DomainError]]:
     found = []
-    for module in (account_errors, reading_errors):
+    for module in (account_errors, reading_errors, bot_errors):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, account_errors.DomainError):
                 found.append(value)

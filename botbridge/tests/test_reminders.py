@@ -1,0 +1,248 @@
+"""Window reminders: when they are due, who gets them, and the rate-limited sender against the fake Bot API."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.cache import cache
+
+from accounts.models import AccountLink, TelegramIdentity
+from accounts.services import telegram_identity_resolve
+from accounts.tests.factories import MeterFactory
+from botbridge import reminders, sending, services, tasks
+from botbridge.models import Broadcast, Delivery
+from conftest import kyiv
+from readings.selectors import window_on
+from readings.services import reading_submit
+
+pytestmark = pytest.mark.django_db
+
+OPENS, LAST = Broadcast.Kind.WINDOW_OPENS, Broadcast.Kind.LAST_DAY
+
+
+# --- When ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        # The DOMAIN.md windows: 28.05–03.06, 27.11–03.12, 30.12–05.01, 25.02–03.03.
+        (kyiv(2026, 5, 28, 9, 0), [OPENS]),
+        (kyiv(2026, 5, 28, 8, 59), []),
+        (kyiv(2026, 6, 3, 9, 30), [LAST]),
+        (kyiv(2026, 6, 1, 12, 0), []),
+        (kyiv(2026, 11, 27, 9, 0), [OPENS]),
+        (kyiv(2026, 11, 26, 23, 0), []),
+        (kyiv(2026, 12, 3, 18, 0), [LAST]),
+        (kyiv(2026, 12, 30, 10, 0), [OPENS]),
+        (kyiv(2027, 1, 1, 10, 0), []),
+        (kyiv(2027, 1, 5, 9, 0), [LAST]),
+        (kyiv(2027, 2, 25, 9, 5), [OPENS]),
+        (kyiv(2027, 3, 3, 23, 55), [LAST]),
+    ],
+)
+def test_reminders_are_due_on_the_windows_first_and_last_day_from_the_hour(moment, expected):
+    with time_machine.travel(moment, tick=False):
+        assert reminders.reminders_due(moment, window_on(moment.date()), hour=9) == expected
+
+
+def test_a_one_day_window_gets_both_reminders(settings):
+    settings.READINGS_WINDOW_BEFORE, settings.READINGS_WINDOW_AFTER = 0, 1
+    moment = kyiv(2026, 12, 1, 9, 0)
+    assert reminders.reminders_due(moment, window_on(moment.date()), hour=9) == [OPENS, LAST]
+
+
+# --- Who ----------------------------------------------------------------------------------------
+
+
+def bot_user(telegram_id: int, *, language: str = "uk", accounts: int = 1, reminders_on: bool = True):
+    user = telegram_identity_resolve(telegram_id=telegram_id, first_name="Марія", language_code=language)
+    meters = []
+    for _ in range(accounts):
+        meter = MeterFactory(initial_values=[1000])
+        AccountLink.objects.create(user=user, account=meter.account, reminders_enabled=reminders_on)
+        meters.append(meter)
+    return user, meters
+
+
+def texts_by_chat(broadcast) -> dict[int, str]:
+    return dict(broadcast.deliveries.values_list("chat_id", "text"))
+
+
+def test_the_opening_reminder_goes_to_bot_users_with_reminders_on(settings):
+    _, (meter,) = bot_user(101)
+    bot_user(102, reminders_on=False)
+    _, (english,) = bot_user(103, language="en")
+    bot_user(104)
+    TelegramIdentity.objects.filter(telegram_id=104).update(blocked_at=kyiv(2026, 11, 1))
+    telegram_identity_resolve(telegram_id=105, first_name="Без рахунків")
+    broadcast = services.broadcast_start(kind=OPENS, period=dt.date(2026, 12, 1))
+    assert services.broadcast_fill(broadcast_id=broadcast.pk) == 2
+    texts = texts_by_chat(broadcast)
+    assert set(texts) == {101, 103}
+    assert texts[101].startswith("Показання приймаються з сьогодні до 03.12.2026")
+    assert meter.account.number in texts[101]
+    assert texts[103].startswith("Readings are accepted from today until 03.12.2026")
+    assert english.account.number in texts[103]
+
+
+def test_the_last_day_reminder_names_only_accounts_still_without_a_reading():
+    _, (sent, missing) = bot_user(201, accounts=2)
+    _, (done,) = bot_user(202)
+    for meter in (sent, done):
+        reading_submit(meter=meter, text="1100", channel="telegram", submitted_at=kyiv(2026, 11, 28))
+    broadcast = services.broadcast_start(kind=LAST, period=dt.date(2026, 12, 1))
+    services.broadcast_fill(broadcast_id=broadcast.pk)
+    texts = texts_by_chat(broadcast)
+    assert set(texts) == {201}
+    assert missing.account.number in texts[201]
+    assert sent.account.number not in texts[201]
+    assert "останній день" in texts[201]
+
+
+def test_a_reminder_is_made_once_per_window_however_often_the_schedule_asks(settings):
+    settings.TELEGRAM_BOT_TOKEN = "123:fake"
+    bot_user(301)
+    with time_machine.travel(kyiv(2026, 11, 27, 9, 1), tick=False):
+        first = services.broadcast_start(kind=OPENS, period=dt.date(2026, 12, 1))
+        again = services.broadcast_start(kind=OPENS, period=dt.date(2026, 12, 1))
+        services.broadcast_fill(broadcast_id=first.pk)
+        services.broadcast_fill(broadcast_id=again.pk)
+    assert first == again
+    assert Broadcast.objects.count() == 1
+    assert Delivery.objects.count() == 1
+
+
+def test_a_fill_killed_half_way_is_completed_by_the_next_run():
+    for telegram_id in range(401, 406):
+        bot_user(telegram_id)
+    broadcast = services.broadcast_start(kind=OPENS, period=dt.date(2026, 12, 1))
+    Delivery.objects.create(broadcast=broadcast, chat_id=401, text="made before the crash")
+    services.broadcast_fill(broadcast_id=broadcast.pk)
+    assert sorted(broadcast.deliveries.values_list("chat_id", flat=True)) == [401, 402, 403, 404, 405]
+    assert broadcast.deliveries.get(chat_id=401).text == "made before the crash"
+
+
+# --- Sending ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sender_settings(bot_settings):
+    bot_settings.TELEGRAM_BROADCAST_RATE = 200
+    cache.delete(sending.LOCK_KEY)
+    return bot_settings
+
+
+def filled_broadcast(chat_ids, fake, kind=OPENS):
+    for chat_id in chat_ids:
+        bot_user(chat_id)
+        fake.add_chat(chat_id)
+    broadcast = services.broadcast_start(kind=kind, period=dt.date(2026, 12, 1))
+    services.broadcast_fill(broadcast_id=broadcast.pk)
+    return broadcast
+
+
+def test_every_chat_gets_its_reminder_once(sender_settings, fake_bot_api):
+    broadcast = filled_broadcast(range(1000, 1060), fake_bot_api)
+    report = sending.deliveries_send()
+    assert (report.sent, report.failed, report.blocked) == (60, 0, 0)
+    assert sorted(call.params["chat_id"] for call in fake_bot_api.sent_messages()) == list(range(1000, 1060))
+    broadcast.refresh_from_db()
+    assert broadcast.started_at and broadcast.finished_at
+    assert sending.deliveries_send().sent == 0  # run again: nothing goes twice
+    assert len(fake_bot_api.sent_messages()) == 60
+
+
+def test_a_429_pauses_the_sender_and_the_message_still_goes(sender_settings, fake_bot_api):
+    filled_broadcast(range(2000, 2010), fake_bot_api)
+    fake_bot_api.fail_next("sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1)
+    report = sending.deliveries_send()
+    assert report.sent == 10
+    assert report.retried >= 1
+    assert sorted(call.params["chat_id"] for call in fake_bot_api.sent_messages()) == list(range(2000, 2010))
+
+
+def test_a_chat_that_blocked_the_bot_is_marked_and_not_written_to_again(sender_settings, fake_bot_api):
+    filled_broadcast(range(3000, 3005), fake_bot_api)
+    fake_bot_api.block_chat(3002)
+    report = sending.deliveries_send()
+    assert (report.sent, report.blocked) == (4, 1)
+    assert Delivery.objects.get(chat_id=3002).status == Delivery.Status.BLOCKED
+    assert TelegramIdentity.objects.get(telegram_id=3002).blocked_at is not None
+    # The next broadcast leaves the blocked chat out from the start.
+    announcement = services.broadcast_announce(text="Планові роботи 05.12", created_by=None)
+    services.broadcast_fill(broadcast_id=announcement.pk)
+    assert 3002 not in set(announcement.deliveries.values_list("chat_id", flat=True))
+
+
+def test_a_transient_error_is_retried_and_a_bad_request_fails(sender_settings, fake_bot_api):
+    filled_broadcast([4000, 4001], fake_bot_api)
+    Delivery.objects.filter(chat_id=4001).update(chat_id=4999)  # a chat Telegram does not know
+    fake_bot_api.fail_next("sendMessage", status=502, description="Bad Gateway")
+    with time_machine.travel(kyiv(2026, 11, 27, 9, 0), tick=True) as clock:
+        report = sending.deliveries_send(stop_after_seconds=1)
+        clock.shift(dt.timedelta(seconds=5))  # past the backoff
+        report2 = sending.deliveries_send()
+    statuses = dict(Delivery.objects.values_list("chat_id", "status"))
+    assert statuses == {4000: "sent", 4999: "failed"}
+    assert report.retried + report2.retried >= 1
+
+
+def test_deliveries_left_sending_by_a_dead_sender_are_never_sent_again(sender_settings, fake_bot_api):
+    filled_broadcast([5000, 5001], fake_bot_api)
+    Delivery.objects.filter(chat_id=5000).update(status=Delivery.Status.SENDING)  # killed mid-request
+    report = sending.deliveries_send()
+    assert (report.interrupted, report.sent) == (1, 1)
+    assert [call.params["chat_id"] for call in fake_bot_api.sent_messages()] == [5001]
+    assert Delivery.objects.get(chat_id=5000).status == Delivery.Status.INTERRUPTED
+
+
+def test_a_second_sender_does_nothing_while_one_runs(sender_settings, fake_bot_api):
+    filled_broadcast([6000], fake_bot_api)
+    holder = sending.SenderLock()
+    assert holder.acquire()
+    assert sending.deliveries_send().skipped == "another sender is running"
+    assert fake_bot_api.sent_messages() == []
+    holder.release()
+    assert sending.deliveries_send().sent == 1
+
+
+def test_the_rate_holds_and_a_chat_gets_one_message_a_second(sender_settings, fake_bot_api):
+    sender_settings.TELEGRAM_BROADCAST_RATE = 20
+    filled_broadcast(range(7000, 7030), fake_bot_api)
+    # An announcement to the same chats right behind the reminder.
+    announcement = services.broadcast_announce(text="Оголошення", created_by=None)
+    services.broadcast_fill(broadcast_id=announcement.pk)
+    report = sending.deliveries_send()
+    assert report.sent == 60
+    assert report.seconds >= 2.5  # 60 messages at 20 a second
+    by_chat: dict[int, list[float]] = {}
+    for call in fake_bot_api.sent_messages():
+        by_chat.setdefault(call.params["chat_id"], []).append(call.at)
+    assert all(len(times) == 2 and times[1] - times[0] >= 0.95 for times in by_chat.values())
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in the test's process, as in the embedded setup, whatever the broker."""
+    from portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+def test_the_tick_starts_the_due_reminder_and_sends_it(
+    sender_settings, fake_bot_api, eager_celery, django_capture_on_commit_callbacks
+):
+    bot_user(8000)
+    fake_bot_api.add_chat(8000)
+    with time_machine.travel(kyiv(2026, 11, 27, 8, 55), tick=True):
+        assert tasks.reminders_tick.delay().get() == []
+    with time_machine.travel(kyiv(2026, 11, 27, 9, 5), tick=True):
+        with django_capture_on_commit_callbacks(execute=True):
+            (broadcast_id,) = tasks.reminders_tick.delay().get()
+        assert tasks.reminders_tick.delay().get() == []  # already made: nothing new
+    assert [call.params["chat_id"] for call in fake_bot_api.sent_messages()] == [8000]
+    assert Broadcast.objects.get(pk=broadcast_id).finished_at is not None
