@@ -44,10 +44,16 @@ def broadcast_fill(broadcast_id: int) -> int:
     return added
 
 
-@shared_task
-def deliveries_send() -> dict:
+@shared_task(bind=True)
+def deliveries_send(self) -> dict:
+    """Send what is queued for up to SEND_SLICE_SECONDS, then hand over to a new task."""
     report = sending.deliveries_send(stop_after_seconds=SEND_SLICE_SECONDS)
-    if not report.skipped and services.deliveries_waiting():
-        deliveries_send.delay()
     logger.info("broadcast sender: %s", report)
+    if report.skipped:
+        # Another sender holds the lock: a live one, or one killed a moment ago whose lock
+        # has not expired yet. Look once more after the lock would have expired.
+        if not self.request.is_eager and self.request.retries == 0:
+            raise self.retry(countdown=sending.LOCK_SECONDS + 1)
+    elif services.deliveries_waiting():
+        deliveries_send.delay()
     return report.__dict__
