@@ -18,7 +18,10 @@ run: $(VENV)/.installed
 	$(PY) manage.py seed_demo --if-empty
 	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then \
 	  trap 'kill 0' INT TERM EXIT; \
-	  $(PY) manage.py runbot & $(PY) manage.py runserver 127.0.0.1:8000; \
+	  $(PY) manage.py runbot & \
+	  $(VENV)/bin/celery -A portal beat --loglevel=info --schedule .celerybeat-schedule & \
+	  if [ -n "$$REDIS_URL" ]; then $(VENV)/bin/celery -A portal worker --loglevel=info & fi; \
+	  $(PY) manage.py runserver 127.0.0.1:8000; \
 	else \
 	  echo "TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off."; \
 	  $(PY) manage.py runserver 127.0.0.1:8000; \

@@ -323,3 +323,15 @@ def meter_replace(
         new.full_clean()
         new.save()
     return new
+
+
+def signin_links_prune(*, before: dt.datetime) -> int:
+    """Forget sign-in links made before `before`: used or expired, they sign no one in."""
+    deleted, _ = SignInLink.objects.filter(created_at__lt=before).delete()
+    return deleted
+
+
+def link_attempts_prune(*, before: dt.datetime) -> int:
+    """Forget failed linking attempts older than any attempt limit looks back."""
+    deleted, _ = LinkAttempt.objects.filter(attempted_at__lt=before).delete()
+    return deleted

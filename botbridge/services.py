@@ -64,12 +64,19 @@ def broadcast_start(*, kind: str, period: dt.date) -> Broadcast:
 
 def broadcast_announce(*, text: str, created_by: User | None) -> Broadcast:
     """A staff announcement to every bot user who has not blocked the bot."""
+    return Broadcast.objects.create(
+        kind=Broadcast.Kind.ANNOUNCEMENT, text=announcement_text(text), created_by=created_by
+    )
+
+
+def announcement_text(text: str) -> str:
+    """An announcement's text as it will be sent, or the refusal that says what to change."""
     text = (text or "").strip()
     if not text:
         raise AnnouncementEmpty()
     if len(text) > MAX_MESSAGE_LENGTH:
         raise AnnouncementTooLong(length=len(text), limit=MAX_MESSAGE_LENGTH)
-    return Broadcast.objects.create(kind=Broadcast.Kind.ANNOUNCEMENT, text=text, created_by=created_by)
+    return text
 
 
 def broadcast_fill(*, broadcast_id: int) -> int:
@@ -205,3 +212,9 @@ def deliveries_recover() -> int:
 def deliveries_waiting() -> bool:
     """Whether anything is still queued, due now or later (a 429 or a backoff)."""
     return Delivery.objects.filter(status=Delivery.Status.QUEUED).exists()
+
+
+def processed_updates_prune(*, before: dt.datetime) -> int:
+    """Forget update ids seen before `before`: Telegram stops re-delivering within a day."""
+    deleted, _ = ProcessedUpdate.objects.filter(received_at__lt=before).delete()
+    return deleted

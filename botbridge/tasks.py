@@ -3,6 +3,7 @@
 The schedule that runs them is in portal/celery.py, with every other periodic task.
 """
 
+import datetime as dt
 import logging
 
 from celery import shared_task
@@ -57,3 +58,8 @@ def deliveries_send(self) -> dict:
     elif services.deliveries_waiting():
         deliveries_send.delay()
     return report.__dict__
+
+
+@shared_task
+def processed_updates_prune() -> int:
+    return services.processed_updates_prune(before=timezone.now() - dt.timedelta(days=2))

@@ -10,7 +10,7 @@ from accounts.models import Meter, User
 from accounts.services import account_meter_prove
 from readings import selectors
 from readings.errors import MeterInactive
-from readings.models import Reading
+from readings.models import IdempotencyKey, Reading
 from readings.parsing import check_values, parse_reading
 from readings.rules import assess
 
@@ -102,3 +102,9 @@ def reading_submit_by_number(
     """
     meter = account_meter_prove(account_number=account_number, meter_serial=meter_serial, ip_address=ip_address)
     return reading_submit(meter=meter, text=text, channel=Reading.Channel.WEB, confirm=confirm, ip_address=ip_address)
+
+
+def idempotency_keys_prune(*, before: dt.datetime) -> int:
+    """Forget Idempotency-Key answers older than any client retries a request."""
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=before).delete()
+    return deleted

@@ -246,3 +246,21 @@ def test_the_tick_starts_the_due_reminder_and_sends_it(
         assert tasks.reminders_tick.delay().get() == []  # already made: nothing new
     assert [call.params["chat_id"] for call in fake_bot_api.sent_messages()] == [8000]
     assert Broadcast.objects.get(pk=broadcast_id).finished_at is not None
+
+
+def test_without_redis_the_beat_process_runs_the_reminders_itself(sender_settings, fake_bot_api, eager_celery):
+    """The embedded setup: `make run` starts `celery beat` only; with no broker the schedule's
+    tasks run inside it, so reminders go out with no other service."""
+    from celery.beat import ScheduleEntry, Scheduler
+
+    from portal.celery import app
+
+    bot_user(9000)
+    fake_bot_api.add_chat(9000)
+    schedule = app.conf.beat_schedule["window-reminders"]
+    entry = ScheduleEntry(name="window-reminders", task=schedule["task"], schedule=schedule["schedule"], app=app)
+    with time_machine.travel(kyiv(2026, 12, 3, 10, 0), tick=True):
+        started = Scheduler(app, lazy=True).apply_async(entry).get()
+        sending.deliveries_send()  # queued by the fill on commit; here the test's transaction never commits
+    assert Broadcast.objects.get(pk=started[0]).kind == LAST
+    assert [call.params["chat_id"] for call in fake_bot_api.sent_messages()] == [9000]

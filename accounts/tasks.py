@@ -1,0 +1,21 @@
+"""Celery tasks of accounts; the schedule is in portal/celery.py."""
+
+import datetime as dt
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from accounts import services
+
+
+@shared_task
+def accounts_prune() -> dict[str, int]:
+    now = timezone.now()
+    return {
+        "signin_links": services.signin_links_prune(before=now - dt.timedelta(days=1)),
+        # The attempt limit looks back LINK_ATTEMPTS_PERIOD_SECONDS; nothing older counts.
+        "link_attempts": services.link_attempts_prune(
+            before=now - dt.timedelta(seconds=settings.LINK_ATTEMPTS_PERIOD_SECONDS, days=1)
+        ),
+    }
