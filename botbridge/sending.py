@@ -95,6 +95,8 @@ class SenderLock:
 
 def deliveries_send(*, stop_after_seconds: float | None = None) -> Report:
     """Send every due delivery, then return; a no-op while another sender runs."""
+    if not settings.TELEGRAM_BOT_TOKEN:
+        return Report(skipped="the bot is off: TELEGRAM_BOT_TOKEN is not set")
     lock = SenderLock()
     if not lock.acquire():
         return Report(skipped="another sender is running")

@@ -264,3 +264,12 @@ def test_without_redis_the_beat_process_runs_the_reminders_itself(sender_setting
         sending.deliveries_send()  # queued by the fill on commit; here the test's transaction never commits
     assert Broadcast.objects.get(pk=started[0]).kind == LAST
     assert [call.params["chat_id"] for call in fake_bot_api.sent_messages()] == [9000]
+
+
+def test_with_the_bot_off_nothing_is_sent_and_nothing_is_lost(settings):
+    settings.TELEGRAM_BOT_TOKEN = ""
+    bot_user(9100)
+    announcement = services.broadcast_announce(text="Оголошення", created_by=None)
+    services.broadcast_fill(broadcast_id=announcement.pk)
+    assert sending.deliveries_send().skipped == "the bot is off: TELEGRAM_BOT_TOKEN is not set"
+    assert announcement.deliveries.get().status == Delivery.Status.QUEUED
