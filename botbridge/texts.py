@@ -303,14 +303,20 @@ def stale_button() -> str:
 
 
 def reminder_window_opens(window: Window, numbers: Sequence[str]) -> str:
-    return _(
-        "Readings are accepted from today until {closes}: send the reading of your meter for {accounts}.\n"
-        "Open “{menu}” and choose the account."
+    return ngettext(
+        "Readings are accepted from today until {closes}: send the reading of your meter for account {accounts}.\n"
+        "Open “{menu}” and choose the account.",
+        "Readings are accepted from today until {closes}: send the readings of your meters for accounts "
+        "{accounts}.\nOpen “{menu}” and choose an account.",
+        len(numbers),
     ).format(closes=day(window.closes), accounts=", ".join(numbers), menu=MENU_ACCOUNTS)
 
 
 def reminder_last_day(window: Window, numbers: Sequence[str]) -> str:
-    return _(
-        "Today, {closes}, is the last day to send readings, and there is none yet for {accounts}.\n"
-        "Open “{menu}” and choose the account. A reading sent later counts only as a control reading."
+    return ngettext(
+        "Today, {closes}, is the last day to send readings, and there is none yet for account {accounts}.\n"
+        "Open “{menu}” and choose the account. A reading sent later counts only as a control reading.",
+        "Today, {closes}, is the last day to send readings, and there are none yet for accounts {accounts}.\n"
+        "Open “{menu}” and choose an account. A reading sent later counts only as a control reading.",
+        len(numbers),
     ).format(closes=day(window.closes), accounts=", ".join(numbers), menu=MENU_ACCOUNTS)
