@@ -8,6 +8,7 @@ from django.db.models import Count, Q
 from accounts.errors import DomainError
 from botbridge import services, tasks
 from botbridge.models import Broadcast, Delivery
+from portal.admin import ReadOnlyAdmin
 
 STATUSES = [status.value for status in Delivery.Status]
 
@@ -76,18 +77,9 @@ class BroadcastAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ("chat_id", "broadcast", "status", "attempts", "sent_at", "error")
     list_filter = ("status", "broadcast__kind")
     search_fields = ("=chat_id",)
     list_select_related = ("broadcast",)
     raw_id_fields = ("broadcast",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from portal.admin import ReadOnlyAdmin
 from readings.models import CalendarOverride, Reading
 
 
 @admin.register(Reading)
-class ReadingAdmin(admin.ModelAdmin):
+class ReadingAdmin(ReadOnlyAdmin):
     """Read-only for now: readings change only through the services (the staff issue adds actions)."""
 
     list_display = ("meter", "account_number", "period", "values_display", "status", "channel", "submitted_at")
@@ -13,15 +14,6 @@ class ReadingAdmin(admin.ModelAdmin):
     search_fields = ("=meter__serial", "=meter__account__number", "=meter__account__eic")
     list_select_related = ("meter__account", "submitted_by")
     date_hierarchy = "period"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description=_("account"), ordering="meter__account__number")
     def account_number(self, reading: Reading) -> str:

@@ -1,6 +1,5 @@
 """The periodic tasks: every schedule names a real task, and the pruning keeps what is still needed."""
 
-
 import pytest
 import time_machine
 from django.utils import timezone
