@@ -1,5 +1,6 @@
 import datetime as dt
 import zoneinfo
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,6 +13,40 @@ KYIV = zoneinfo.ZoneInfo("Europe/Kyiv")
 def kyiv(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> dt.datetime:
     """An aware datetime on the Kyiv wall clock, the time residents live by."""
     return dt.datetime(year, month, day, hour, minute, tzinfo=KYIV)
+
+
+# --- The fake Telegram Bot API: the bot, reminders and review notices talk to it -------------
+
+
+@pytest.fixture
+def fake_bot_api() -> Iterator:
+    """A fake Bot API server on 127.0.0.1 for this test only; point TELEGRAM_API_BASE at its base_url."""
+    from botbridge.tests.fake_bot_api import FakeBotAPI
+
+    with FakeBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def bot_settings(settings, fake_bot_api):
+    """The bot on, talking to the fake Bot API, with a webhook secret."""
+    from botbridge.tests.chat import SECRET
+
+    settings.TELEGRAM_BOT_TOKEN = fake_bot_api.token
+    settings.TELEGRAM_API_BASE = fake_bot_api.base_url
+    settings.TELEGRAM_WEBHOOK_SECRET = SECRET
+    return settings
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in the test's process, as in the embedded setup, whatever the broker."""
+    from portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import AccountLink, Meter, PersonalAccount, User
 
@@ -13,7 +14,7 @@ class MeterInline(admin.TabularInline):
 
 
 @admin.register(PersonalAccount)
-class PersonalAccountAdmin(admin.ModelAdmin):
+class PersonalAccountAdmin(SimpleHistoryAdmin):
     list_display = ("number", "address", "holder_name", "eic", "is_active")
     list_filter = ("is_active",)
     search_fields = ("=number", "=eic", "address", "holder_name")
@@ -21,7 +22,7 @@ class PersonalAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Meter)
-class MeterAdmin(admin.ModelAdmin):
+class MeterAdmin(SimpleHistoryAdmin):
     list_display = ("serial", "account", "zones", "digits", "installed_on", "removed_on", "is_active")
     list_filter = ("zones", "is_active")
     search_fields = ("=serial", "=account__number")
@@ -30,7 +31,7 @@ class MeterAdmin(admin.ModelAdmin):
 
 
 @admin.register(AccountLink)
-class AccountLinkAdmin(admin.ModelAdmin):
+class AccountLinkAdmin(SimpleHistoryAdmin):
     list_display = ("user", "account", "created_at", "reminders_enabled")
     search_fields = ("=account__number", "user__username", "user__email")
     list_select_related = ("user", "account")

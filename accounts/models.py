@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 
 class User(AbstractUser):
@@ -22,11 +23,13 @@ class PersonalAccount(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    history = HistoricalRecords()  # the audit trail: who changed what, when
 
     class Meta:
         verbose_name = _("personal account")
         verbose_name_plural = _("personal accounts")
         ordering = ["number"]
+        permissions = [("import_master_data", _("Can import accounts and meters from the billing CSV"))]
         constraints = [
             models.CheckConstraint(condition=Q(number__regex=r"^[0-9]+$"), name="account_number_digits"),
             models.CheckConstraint(condition=Q(eic="") | Q(eic__regex=r"^[0-9A-Z-]{16}$"), name="account_eic_shape"),
@@ -49,6 +52,7 @@ class Meter(models.Model):
     installed_on = models.DateField(_("installed"), null=True, blank=True)
     removed_on = models.DateField(_("removed"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()  # the audit trail: who changed what, when
 
     class Meta:
         verbose_name = _("meter")
@@ -86,6 +90,7 @@ class AccountLink(models.Model):
     account = models.ForeignKey(PersonalAccount, on_delete=models.CASCADE, related_name="links")
     created_at = models.DateTimeField(_("linked"), auto_now_add=True)
     reminders_enabled = models.BooleanField(_("reminders"), default=True)
+    history = HistoricalRecords()  # the audit trail: who changed what, when
 
     class Meta:
         verbose_name = _("account link")

@@ -11,7 +11,7 @@ from django.contrib.auth.base_user import BaseUserManager
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -132,10 +132,14 @@ def account_unlink(*, user: User, account_number: str) -> None:
 def account_link_reminders_set(*, user: User, account_number: str, enabled: bool) -> AccountLink:
     """Turn window reminders for one of the user's accounts on or off."""
     number = account_number_normalize(account_number)
-    updated = AccountLink.objects.filter(user=user, account__number=number).update(reminders_enabled=enabled)
-    if not updated:
+    link = AccountLink.objects.select_related("account").filter(user=user, account__number=number).first()
+    if link is None:
         raise NotLinked(number=number)
-    return AccountLink.objects.select_related("account").get(user=user, account__number=number)
+    if link.reminders_enabled != enabled:
+        link.reminders_enabled = enabled
+        link._history_user = user
+        link.save(update_fields=["reminders_enabled"])
+    return link
 
 
 def api_token_issue(*, user: User) -> str:
@@ -262,6 +266,12 @@ def master_data_import(*, rows: Iterable[MasterDataRow], batch_size: int = 2000)
 
 
 def _import_batch(batch: Sequence[MasterDataRow]) -> int:
+    # Which rows exist already, so the audit trail can tell a new account from a changed one.
+    known_accounts = set(
+        PersonalAccount.objects.filter(number__in={row.account_number for row in batch}).values_list(
+            "number", flat=True
+        )
+    )
     # The last row of an account wins for the account's own fields, as in a re-import.
     accounts = {
         row.account_number: PersonalAccount(
@@ -292,7 +302,39 @@ def _import_batch(batch: Sequence[MasterDataRow]) -> int:
         unique_fields=["account", "serial"],
         update_fields=["zones", "digits", "initial_values"],
     )
+    # Bulk upserts send no signals: the audit trail is written here, one row per account and meter,
+    # copied inside the database from the rows just upserted ("+" new, "~" changed).
+    _history_copy(PersonalAccount, PersonalAccount.objects.filter(number__in=accounts), "number", known_accounts)
+    _history_copy(
+        Meter,
+        Meter.objects.filter(account_id__in=ids.values(), serial__in={serial for _, serial in meters}),
+        "id",
+        set(Meter.objects.filter(account__number__in=known_accounts).values_list("id", flat=True)),
+    )
     return len(batch)
+
+
+def _history_copy(model, rows, key: str, existed: set) -> None:
+    """INSERT … SELECT of `rows` into the model's history table: one statement per batch and no
+    Python object per row, so memory stays flat (the extra rows still cost the import time).
+    `existed` holds the `key` values of rows that were there before ("~"); the rest are new ("+")."""
+    history = model.history.model
+    columns = [field.column for field in model._meta.concrete_fields]
+    source_sql, source_params = (
+        rows.order_by().values_list(*[field.attname for field in model._meta.concrete_fields]).query.sql_with_params()
+    )
+    known = ", ".join(["%s"] * len(existed)) or "NULL"
+    key_column = model._meta.get_field(key).column
+    type_sql = f"CASE WHEN src.{key_column} IN ({known}) THEN '~' ELSE '+' END"
+    # Only table and column names from the models are formatted in; every value is a parameter.
+    sql = (
+        f"INSERT INTO {history._meta.db_table} ({', '.join(columns)}, history_date, history_change_reason, "  # noqa: S608
+        f"history_type, history_user_id) "
+        f"SELECT {', '.join('src.' + column for column in columns)}, %s, %s, {type_sql}, NULL "
+        f"FROM ({source_sql}) AS src"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), "master data import", *existed, *source_params])
 
 
 def meter_replace(

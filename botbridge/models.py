@@ -38,6 +38,7 @@ class Broadcast(models.Model):
         WINDOW_OPENS = "window_opens", _("the window opens")
         LAST_DAY = "last_day", _("the window's last day")
         ANNOUNCEMENT = "announcement", _("announcement")
+        NOTICE = "notice", _("notice to one resident")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     # The window's period for a reminder: with the kind, what makes a reminder go out once.
@@ -57,10 +58,13 @@ class Broadcast(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "period"], condition=~Q(kind="announcement"), name="broadcast_reminder_once_per_window"
+                fields=["kind", "period"],
+                condition=Q(kind__in=["window_opens", "last_day"]),
+                name="broadcast_reminder_once_per_window",
             ),
             models.CheckConstraint(
-                condition=Q(kind="announcement", period__isnull=True) | Q(period__isnull=False, period__day=1),
+                condition=Q(kind__in=["announcement", "notice"], period__isnull=True)
+                | Q(period__isnull=False, period__day=1),
                 name="broadcast_reminder_has_period",
             ),
         ]

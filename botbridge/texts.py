@@ -320,3 +320,19 @@ def reminder_last_day(window: Window, numbers: Sequence[str]) -> str:
         "Open “{menu}” and choose an account. A reading sent later counts only as a control reading.",
         len(numbers),
     ).format(closes=day(window.closes), accounts=", ".join(numbers), menu=MENU_ACCOUNTS)
+
+
+def review_outcome(reading: Reading) -> str:
+    details = {
+        "values": reading.values_text,
+        "period": day(reading.period),
+        "number": reading.meter.account.number,
+    }
+    if reading.status == Reading.Status.ACCEPTED:
+        return _("Staff checked your reading {values} as of {period} (account {number}): it is accepted.").format(
+            **details
+        )
+    return _(
+        "Staff checked your reading {values} as of {period} (account {number}) and rejected it: {reason}\n"
+        "Check the meter and send the reading again through “{menu}”."
+    ).format(reason=reading.review_note, menu=MENU_ACCOUNTS, **details)

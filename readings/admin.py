@@ -1,12 +1,25 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.errors import DomainError
 from portal.admin import ReadOnlyAdmin
-from readings.models import CalendarOverride, Reading
+from readings import export, selectors
+from readings.labels import values_text
+from readings.models import CalendarOverride, Reading, ReadingForReview
+from readings.services import reading_approve, reading_flag, reading_reject
+from readings.window import add_months
 
 
 @admin.register(Reading)
-class ReadingAdmin(ReadOnlyAdmin):
+class ReadingAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
     """Read-only for now: readings change only through the services (the staff issue adds actions)."""
 
     list_display = ("meter", "account_number", "period", "values_display", "status", "channel", "submitted_at")
@@ -14,6 +27,32 @@ class ReadingAdmin(ReadOnlyAdmin):
     search_fields = ("=meter__serial", "=meter__account__number", "=meter__account__eic")
     list_select_related = ("meter__account", "submitted_by")
     date_hierarchy = "period"
+
+    actions = ["flag_selected"]
+    change_list_template = "admin/readings/reading/change_list.html"
+
+    def get_urls(self):
+        export = path("export/", self.admin_site.admin_view(self.export_view), name="readings_reading_export")
+        return [export, *super().get_urls()]
+
+    def export_view(self, request):
+        """The period's readings for billing, by the same code as the API's export."""
+        if not request.user.has_perm("readings.export_readings"):
+            raise PermissionDenied
+        form = ExportForm(request.GET or None)
+        if form.is_valid():
+            return export.period_response(request, form.cleaned_data["period"], form.cleaned_data["format"])
+        context = {**self.admin_site.each_context(request), "title": _("Export for billing"), "form": form}
+        context["opts"] = self.model._meta
+        return TemplateResponse(request, "admin/readings/export.html", context)
+
+    def has_review_permission(self, request) -> bool:
+        return request.user.has_perm("readings.review_reading")
+
+    @admin.action(description=_("Hold the selected readings for review"), permissions=["review"])
+    def flag_selected(self, request, queryset) -> None:
+        held = decide_each(self, request, queryset, lambda pk: reading_flag(reading_id=pk, flagged_by=request.user))
+        self.message_user(request, _("Held for review: %(count)d.") % {"count": held}, messages.SUCCESS)
 
     @admin.display(description=_("account"), ordering="meter__account__number")
     def account_number(self, reading: Reading) -> str:
@@ -26,5 +65,133 @@ class ReadingAdmin(ReadOnlyAdmin):
 
 @admin.register(CalendarOverride)
 class CalendarOverrideAdmin(admin.ModelAdmin):
+    """Supervisors force a date working or not; the list shows the next three windows it gives."""
+
     list_display = ("date", "is_working", "note")
     list_filter = ("is_working",)
+    change_list_template = "admin/readings/calendaroverride/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        today = timezone.localdate()
+        current = selectors.window_on(today).period
+        windows = [selectors.window_for_period(add_months(current, months)) for months in range(3)]
+        return super().changelist_view(request, {**(extra_context or {}), "windows": windows})
+
+
+class ExportForm(forms.Form):
+    period = forms.DateField(
+        label=_("Period"),
+        help_text=_("The 1st of the month, e.g. 2026-12-01."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    format = forms.ChoiceField(label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "XLSX (Excel)")])
+
+    def clean_period(self):
+        period = self.cleaned_data["period"]
+        if period.day != 1:
+            raise forms.ValidationError(_("Give the period as the 1st of a month: YYYY-MM-01."))
+        return period
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason the resident will read"), max_length=300, widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
+    )
+
+
+@admin.register(ReadingForReview)
+class ReviewQueueAdmin(ReadOnlyAdmin):
+    """Readings held for review, oldest first, each with the meter's previous accepted reading beside it."""
+
+    list_display = (
+        "account_number",
+        "meter",
+        "period",
+        "values_display",
+        "consumption_display",
+        "previous_display",
+        "review_reason",
+        "channel",
+        "submitted_at",
+    )
+    list_filter = ("review_reason", "channel", "period")
+    search_fields = ("=meter__serial", "=meter__account__number", "=meter__account__eic")
+    list_select_related = ("meter__account",)
+    ordering = ("submitted_at",)
+    actions = ["approve_selected", "reject_selected"]
+
+    def get_queryset(self, request):
+        previous = Reading.objects.filter(
+            meter=OuterRef("meter"), status=Reading.Status.ACCEPTED, period__lt=OuterRef("period")
+        ).order_by("-period")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(status=Reading.Status.NEEDS_REVIEW)
+            .annotate(
+                previous_period=Subquery(previous.values("period")[:1]),
+                previous_value1=Subquery(previous.values("value1")[:1]),
+                previous_value2=Subquery(previous.values("value2")[:1]),
+                previous_value3=Subquery(previous.values("value3")[:1]),
+            )
+        )
+
+    def has_review_permission(self, request) -> bool:
+        return request.user.has_perm("readings.review_reading")
+
+    @admin.display(description=_("account"), ordering="meter__account__number")
+    def account_number(self, reading: Reading) -> str:
+        return reading.meter.account.number
+
+    @admin.display(description=_("values"))
+    def values_display(self, reading: Reading) -> str:
+        return reading.values_text
+
+    @admin.display(description=_("consumption, kWh"))
+    def consumption_display(self, reading: Reading) -> str:
+        return " + ".join(map(str, reading.consumption or ())) or "—"
+
+    @admin.display(description=_("previous accepted"))
+    def previous_display(self, reading: Reading) -> str:
+        if reading.previous_period is None:
+            return "—"
+        values = (reading.previous_value1, reading.previous_value2, reading.previous_value3)
+        return f"{values_text([v for v in values if v is not None])} ({reading.previous_period:%m.%Y})"
+
+    @admin.action(description=_("Approve the selected readings"), permissions=["review"])
+    def approve_selected(self, request, queryset) -> None:
+        done = decide_each(self, request, queryset, lambda pk: reading_approve(reading_id=pk, reviewed_by=request.user))
+        self.message_user(request, _("Approved: %(count)d.") % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Reject the selected readings…"), permissions=["review"])
+    def reject_selected(self, request, queryset):
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Reject readings"),
+                "readings": queryset,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/readings/reject.html", context)
+        reason = form.cleaned_data["reason"]
+        done = decide_each(
+            self, request, queryset, lambda pk: reading_reject(reading_id=pk, reviewed_by=request.user, reason=reason)
+        )
+        self.message_user(request, _("Rejected: %(count)d.") % {"count": done}, messages.SUCCESS)
+        return None
+
+
+def decide_each(model_admin: admin.ModelAdmin, request, queryset, decide) -> int:
+    """Run a review service on each selected reading; a refusal is shown and the rest go on."""
+    done = 0
+    for pk in queryset.values_list("pk", flat=True):
+        try:
+            decide(pk)
+        except DomainError as refusal:
+            model_admin.message_user(request, refusal.message, messages.WARNING)
+        else:
+            done += 1
+    return done

@@ -99,3 +99,18 @@ class UnusualJumpConfirmation(ConfirmationRequired):
 class MeterInactive(DomainError):
     code = "meter_inactive"
     template = _("Meter {serial} has been removed; readings are taken from the meter now installed.")
+
+
+class ReviewNotPending(DomainError):
+    code = "review_not_pending"
+    template = _("This reading is not waiting for review (its status is “{status}”); nothing was changed.")
+
+
+class ReviewReasonRequired(DomainError):
+    code = "review_reason_required"
+    template = _("Say why the reading is rejected: the resident reads the reason.")
+
+
+class FlagNotStanding(DomainError):
+    code = "flag_not_standing"
+    template = _("Only the period's accepted reading can be flagged for review (this one is “{status}”).")

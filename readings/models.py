@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from accounts.models import Meter
 from readings.labels import values_text
@@ -50,11 +51,26 @@ class Reading(models.Model):
     submitted_at = models.DateTimeField(_("submitted"), db_index=True)
     chat_id = models.BigIntegerField(_("Telegram chat"), null=True, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    review_note = models.CharField(_("review note"), max_length=300, blank=True)
+    history = HistoricalRecords()  # the audit trail: who changed what, when
 
     class Meta:
         verbose_name = _("reading")
         verbose_name_plural = _("readings")
         ordering = ["-period", "-submitted_at"]
+        permissions = [
+            ("review_reading", _("Can approve or reject readings held for review")),
+            ("export_readings", _("Can export a period's readings for billing")),
+        ]
         constraints = [
             # The period's reading: one per meter and period, accepted or held for review.
             models.UniqueConstraint(
@@ -126,3 +142,12 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class ReadingForReview(Reading):
+    """The review queue in admin: readings held for a member of staff to approve or reject."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("reading to review")
+        verbose_name_plural = _("review queue")

@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import Meter, User
 from accounts.services import account_meter_prove
 from readings import selectors
-from readings.errors import MeterInactive
+from readings.errors import FlagNotStanding, MeterInactive, ReviewNotPending, ReviewReasonRequired
 from readings.models import IdempotencyKey, Reading
 from readings.parsing import check_values, parse_reading
 from readings.rules import assess
@@ -65,11 +65,15 @@ def reading_submit(
         )
         if in_window:
             status = Reading.Status.NEEDS_REVIEW if assessment.review_reason else Reading.Status.ACCEPTED
-            meter.readings.filter(period=window.period, status__in=STANDING).update(status=Reading.Status.SUPERSEDED)
+            # One by one (there is at most one), so the audit trail records the change.
+            for earlier in meter.readings.filter(period=window.period, status__in=STANDING):
+                earlier.status = Reading.Status.SUPERSEDED
+                earlier._history_user = submitted_by
+                earlier.save(update_fields=["status"])
         else:
             status = Reading.Status.CONTROL
         consumption = list(assessment.consumption or ())
-        return Reading.objects.create(
+        reading = Reading(
             meter=meter,
             period=window.period,
             value1=values[0],
@@ -86,6 +90,9 @@ def reading_submit(
             chat_id=chat_id,
             ip_address=ip_address,
         )
+        reading._history_user = submitted_by  # the audit trail's "who" outside a web request too
+        reading.save(force_insert=True)
+        return reading
 
 
 def _zone(values: Sequence[int], zone: int) -> int | None:
@@ -108,3 +115,58 @@ def idempotency_keys_prune(*, before: dt.datetime) -> int:
     """Forget Idempotency-Key answers older than any client retries a request."""
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=before).delete()
     return deleted
+
+
+# --- Staff review ------------------------------------------------------------------------------
+
+MAX_REVIEW_NOTE = 300
+
+
+def reading_approve(*, reading_id: int, reviewed_by: User) -> Reading:
+    """A reading held for review becomes the period's accepted reading; the resident is told."""
+    return _review(reading_id, reviewed_by, Reading.Status.ACCEPTED, note="")
+
+
+def reading_reject(*, reading_id: int, reviewed_by: User, reason: str) -> Reading:
+    """A reading held for review is rejected with a reason the resident reads."""
+    reason = " ".join((reason or "").split())[:MAX_REVIEW_NOTE]
+    if not reason:
+        raise ReviewReasonRequired()
+    return _review(reading_id, reviewed_by, Reading.Status.REJECTED, note=reason)
+
+
+def reading_flag(*, reading_id: int, flagged_by: User, note: str = "") -> Reading:
+    """Staff hold an accepted reading for review (it stays the period's reading meanwhile)."""
+    with transaction.atomic():
+        reading = Reading.objects.select_for_update().get(pk=reading_id)
+        if reading.status != Reading.Status.ACCEPTED:
+            raise FlagNotStanding(status=reading.get_status_display())
+        reading.status = Reading.Status.NEEDS_REVIEW
+        reading.review_reason = Reading.Reason.STAFF
+        reading.review_note = " ".join((note or "").split())[:MAX_REVIEW_NOTE]
+        reading._history_user = flagged_by
+        reading.save(update_fields=["status", "review_reason", "review_note"])
+    return reading
+
+
+def _review(reading_id: int, reviewed_by: User, status: str, *, note: str) -> Reading:
+    # The row lock: two members of staff deciding on one reading at once, one after the other.
+    with transaction.atomic():
+        reading = Reading.objects.select_for_update().get(pk=reading_id)
+        if reading.status != Reading.Status.NEEDS_REVIEW:
+            raise ReviewNotPending(status=reading.get_status_display())
+        reading.status = status
+        reading.reviewed_by = reviewed_by
+        reading.reviewed_at = timezone.now()
+        reading.review_note = note
+        reading._history_user = reviewed_by
+        reading.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
+        transaction.on_commit(lambda: _notify_reviewed(reading.pk))
+    return reading
+
+
+def _notify_reviewed(reading_id: int) -> None:
+    # Imported here: the bot builds on readings, not the other way round.
+    from botbridge.tasks import reading_reviewed_notify
+
+    reading_reviewed_notify.delay(reading_id)

@@ -158,7 +158,10 @@ def reading_rows(readings) -> list[dict[str, str]]:
             "period": f"{reading.period:%m.%Y}",
             "serial": reading.meter.serial,
             "values": reading.values_text,
-            "status": statuses[reading.status],
+            # A rejected reading says why: staff's reason is meant for the resident.
+            "status": f"{statuses[reading.status]}: {reading.review_note}"
+            if reading.status == Reading.Status.REJECTED and reading.review_note
+            else statuses[reading.status],
             "channel": channels[reading.channel],
         }
         for reading in readings

@@ -222,17 +222,6 @@ def test_the_rate_holds_and_a_chat_gets_one_message_a_second(sender_settings, fa
     assert all(len(times) == 2 and times[1] - times[0] >= 0.95 for times in by_chat.values())
 
 
-@pytest.fixture
-def eager_celery():
-    """Tasks run in the test's process, as in the embedded setup, whatever the broker."""
-    from portal.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 def test_the_tick_starts_the_due_reminder_and_sends_it(
     sender_settings, fake_bot_api, eager_celery, django_capture_on_commit_callbacks
 ):

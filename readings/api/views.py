@@ -2,13 +2,9 @@
 
 import datetime as dt
 import hashlib
-import itertools
 import json
-from collections.abc import AsyncIterator, Iterator
 
-from asgiref.sync import sync_to_async
 from django.contrib.auth import authenticate
-from django.core.handlers.asgi import ASGIRequest
 from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -173,35 +169,9 @@ class ExportView(APIView):
         if period is None or period.day != 1:
             raise exceptions.ValidationError({"period": [_("Give the period as the 1st of a month: YYYY-MM-01.")]})
         kind = request.query_params.get("format", "csv")
-        if kind not in ("csv", "xlsx"):
+        if kind not in export.FORMATS:
             raise exceptions.ValidationError({"format": [_("Use csv or xlsx.")]})
-        rows = export.period_rows(period)
-        if kind == "xlsx":
-            file = export.xlsx_file(rows)
-            chunks = iter(lambda: file.read(64 * 1024), b"")
-            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        else:
-            chunks, content_type = export.csv_lines(rows), "text/csv; charset=utf-8"
-        response = StreamingHttpResponse(_streamed(request, chunks), content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="readings-{period:%Y-%m}.{kind}"'
-        return response
-
-
-def _streamed(request: Request, chunks: Iterator) -> Iterator | AsyncIterator:
-    """Under ASGI Django reads a plain iterator whole before sending it (a million rows in
-    memory); an async iterator that pulls batches from the plain one keeps memory flat."""
-    if isinstance(request._request, ASGIRequest):
-        return _in_batches(chunks)
-    return chunks
-
-
-async def _in_batches(chunks: Iterator, size: int = 500) -> AsyncIterator:
-    def take() -> list:
-        return list(itertools.islice(chunks, size))
-
-    while batch := await sync_to_async(take)():
-        for chunk in batch:
-            yield chunk
+        return export.period_response(request._request, period, kind)
 
 
 def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict:

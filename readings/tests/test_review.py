@@ -1,0 +1,164 @@
+"""Staff review: the queue in admin, approve and reject, the resident told, roles and the audit trail."""
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from accounts.models import AccountLink, PersonalAccount
+from accounts.services import MasterDataRow, master_data_import, telegram_identity_resolve
+from accounts.tests.factories import MeterFactory, UserFactory
+from botbridge import sending
+from botbridge.models import Delivery
+from conftest import kyiv
+from readings.errors import ReviewNotPending, ReviewReasonRequired
+from readings.models import Reading
+from readings.services import reading_approve, reading_reject, reading_submit
+
+pytestmark = pytest.mark.django_db
+
+IN_WINDOW = kyiv(2026, 12, 1, 10)
+
+
+def staff(role: str):
+    user = UserFactory(username=role, is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def operator_client(client):
+    client.force_login(staff("operator"))
+    return client
+
+
+def held_reading(channel="telegram", chat_id=555, text="9000"):
+    """A reading far above the usual, confirmed by the resident: held for review."""
+    meter = MeterFactory(initial_values=[1000])
+    user = telegram_identity_resolve(telegram_id=chat_id, first_name="Марія", language_code="uk")
+    AccountLink.objects.create(user=user, account=meter.account)
+    with time_machine.travel(IN_WINDOW, tick=False):
+        return reading_submit(
+            meter=meter,
+            text=text,
+            channel=channel,
+            chat_id=chat_id if channel == "telegram" else None,
+            submitted_by=user,
+            confirm=True,
+        )
+
+
+def action(client, name: str, readings, **extra):
+    url = reverse("admin:readings_readingforreview_changelist")
+    return client.post(url, {"action": name, "_selected_action": [r.pk for r in readings], **extra})
+
+
+def test_the_queue_lists_held_readings_with_the_previous_one_beside(operator_client):
+    meter = MeterFactory(initial_values=[1000])
+    with time_machine.travel(kyiv(2026, 10, 30), tick=False):
+        reading_submit(meter=meter, text="1200", channel="web")
+    with time_machine.travel(IN_WINDOW, tick=False):
+        reading_submit(meter=meter, text="9500", channel="web", confirm=True)
+        MeterFactory()  # an account with nothing to review
+    page = operator_client.get(reverse("admin:readings_readingforreview_changelist")).content.decode()
+    assert "9500" in page
+    assert "1200 (11.2026)" in page
+    assert page.count('name="_selected_action"') == 1
+
+
+def test_approving_tells_the_resident_in_the_bot(
+    operator_client, bot_settings, fake_bot_api, eager_celery, django_capture_on_commit_callbacks
+):
+    reading = held_reading()
+    fake_bot_api.add_chat(555)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = action(operator_client, "approve_selected", [reading])
+    assert response.status_code == 302
+    sending.deliveries_send()
+    reading.refresh_from_db()
+    assert (reading.status, reading.reviewed_by.username) == ("accepted", "operator")
+    (message,) = fake_bot_api.sent_messages(555)
+    assert "перевірили ваші показання 9000" in message.params["text"]
+    assert "прийнято" in message.params["text"]
+
+
+def test_rejecting_asks_for_a_reason_and_the_resident_reads_it(operator_client, django_capture_on_commit_callbacks):
+    reading = held_reading()
+    form = action(operator_client, "reject_selected", [reading])
+    assert "Причина, яку прочитає мешканець" in form.content.decode()
+    with django_capture_on_commit_callbacks(execute=False) as notices:
+        action(operator_client, "reject_selected", [reading], apply="1", reason="На фото лічильника 1900, а не 9000.")
+    reading.refresh_from_db()
+    assert (reading.status, reading.review_note) == ("rejected", "На фото лічильника 1900, а не 9000.")
+    assert len(notices) == 1
+    notices[0]()  # the notice task, eager here without Redis
+    if Delivery.objects.exists():
+        assert "На фото лічильника 1900" in Delivery.objects.get().text
+
+
+def test_a_reading_decided_already_is_left_alone(operator_client):
+    reading = held_reading()
+    reviewer = UserFactory(username="second")
+    reading_approve(reading_id=reading.pk, reviewed_by=reviewer)
+    with pytest.raises(ReviewNotPending) as refused:
+        reading_reject(reading_id=reading.pk, reviewed_by=reviewer, reason="late")
+    assert "прийнято" in refused.value.message
+    reading.refresh_from_db()
+    assert reading.status == "accepted"
+    with pytest.raises(ReviewReasonRequired):
+        reading_reject(reading_id=held_reading(chat_id=556).pk, reviewed_by=reviewer, reason="   ")
+
+
+def test_a_rejected_web_reading_shows_its_reason_in_the_cabinet(client, django_capture_on_commit_callbacks):
+    reading = held_reading(channel="web")
+    client.force_login(staff("supervisor"))
+    action(client, "reject_selected", [reading], apply="1", reason="Не та зона.")
+    client.force_login(reading.submitted_by)
+    with time_machine.travel(IN_WINDOW, tick=False):
+        page = client.get(f"/accounts/{reading.meter.account.number}/history/").content.decode()
+    assert "відхилено: Не та зона." in page
+
+
+@pytest.mark.parametrize(
+    ("url", "operator", "supervisor"),
+    [
+        ("admin:readings_readingforreview_changelist", 200, 200),
+        ("admin:readings_reading_changelist", 200, 200),
+        ("admin:accounts_accountlink_add", 200, 200),
+        ("admin:readings_calendaroverride_add", 403, 200),
+        ("admin:botbridge_broadcast_add", 403, 200),
+        ("admin:authtoken_tokenproxy_add", 403, 200),
+    ],
+)
+def test_each_role_gets_its_pages_and_not_the_others(client, url, operator, supervisor):
+    for role, expected in (("operator", operator), ("supervisor", supervisor)):
+        client.force_login(staff(role))
+        assert client.get(reverse(url)).status_code == expected, role
+
+
+def test_a_resident_gets_no_admin(client):
+    client.force_login(UserFactory())
+    assert client.get(reverse("admin:readings_readingforreview_changelist")).status_code == 302
+
+
+def test_the_audit_trail_says_who_changed_a_reading_and_what(operator_client):
+    reading = held_reading()
+    action(operator_client, "approve_selected", [reading])
+    history = list(Reading.history.filter(id=reading.pk).order_by("history_id"))
+    assert [(h.status, h.history_user.username) for h in history] == [
+        ("needs_review", "tg555"),
+        ("accepted", "operator"),
+    ]
+    page = operator_client.get(reverse("admin:readings_reading_history", args=[reading.pk])).content.decode()
+    assert "operator" in page
+
+
+def test_a_master_data_import_leaves_an_audit_trail():
+    row = MasterDataRow(account_number="123456789", meter_serial="AB1", zones=1, digits=6, address="вул. Соборна, 1")
+    master_data_import(rows=[row])
+    master_data_import(rows=[MasterDataRow(**{**row.__dict__, "address": "вул. Соборна, 2"})])
+    account = PersonalAccount.objects.get()
+    assert [(h.history_type, h.address) for h in account.history.order_by("history_id")] == [
+        ("+", "вул. Соборна, 1"),
+        ("~", "вул. Соборна, 2"),
+    ]

@@ -1,0 +1,64 @@
+"""Staff pages in admin: the export for billing and the calendar with the windows it gives."""
+
+import csv
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+import time_machine
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from accounts.tests.factories import MeterFactory, UserFactory
+from conftest import kyiv
+from readings.models import CalendarOverride
+from readings.services import reading_submit
+
+pytestmark = pytest.mark.django_db
+
+
+def staff_client(client, role: str):
+    user = UserFactory(username=role, is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    client.force_login(user)
+    return client
+
+
+def test_a_supervisor_exports_the_period_as_csv_and_xlsx(client):
+    meter = MeterFactory(zones=2, initial_values=[10, 20])
+    reading_submit(meter=meter, text="15/25", channel="web", submitted_at=kyiv(2026, 11, 28))
+    staff_client(client, "supervisor")
+    url = reverse("admin:readings_reading_export")
+    assert "Вивантаження для білінгу" in client.get(url).content.decode()
+    response = client.get(url, {"period": "2026-12-01", "format": "csv"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:3] == ["account_number", "eic", "meter_serial"]
+    assert rows[1][0] == meter.account.number and rows[1][4:6] == ["15", "25"]
+    response = client.get(url, {"period": "2026-12-01", "format": "xlsx"})
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    assert [cell.value for cell in sheet[2]][4:6] == [15, 25]
+
+
+def test_a_period_that_is_not_a_1st_is_refused_with_a_reason(client):
+    staff_client(client, "supervisor")
+    page = client.get(reverse("admin:readings_reading_export"), {"period": "2026-12-05", "format": "csv"})
+    assert "Укажіть період як 1-ше число місяця" in page.content.decode()
+
+
+def test_an_operator_may_not_export(client):
+    staff_client(client, "operator")
+    assert client.get(reverse("admin:readings_reading_export")).status_code == 403
+    assert "Вивантаження для білінгу" not in client.get(reverse("admin:readings_reading_changelist")).content.decode()
+
+
+def test_the_calendar_shows_the_next_three_windows_with_the_overrides(client):
+    staff_client(client, "supervisor")
+    with time_machine.travel(kyiv(2026, 11, 24), tick=False):
+        page = client.get(reverse("admin:readings_calendaroverride_changelist")).content.decode()
+        assert "27.11.2026" in page and "03.12.2026" in page  # December's window
+        assert "30.12.2026" in page and "05.01.2027" in page  # January's
+        # Staff make Friday 27.11 a day off: December's window starts on Thursday 26.11 instead.
+        CalendarOverride.objects.create(date=dt.date(2026, 11, 27), is_working=False, note="test")
+        page = client.get(reverse("admin:readings_calendaroverride_changelist")).content.decode()
+    assert "26.11.2026" in page
