@@ -123,7 +123,11 @@ class Sender:
     def __init__(self, lock: SenderLock, report: Report, stop_after_seconds: float | None) -> None:
         self.lock = lock
         self.report = report
-        self.per_tick = max(1, round(settings.TELEGRAM_BROADCAST_RATE * TICK_SECONDS))
+        # Whole messages a tick, the remainder carried over: 25 a second is 2, 3, 2, 3, … a tick
+        # (rounding 2.5 down sent 20), and 1 a second is one message every tenth tick, not ten.
+        self.rate = settings.TELEGRAM_BROADCAST_RATE
+        self.ticks_per_second = round(1 / TICK_SECONDS)
+        self.carry = 0
         self.deadline = None if stop_after_seconds is None else time.monotonic() + stop_after_seconds
         self.paused_until = 0.0
         self.last_sent: dict[int, float] = {}
@@ -141,10 +145,15 @@ class Sender:
     async def _loop(self, bot: Bot) -> None:
         tick = time.monotonic()
         while self.deadline is None or time.monotonic() < self.deadline:
-            # Ticks are kept on a fixed grid, so slow answers do not slow the pace.
-            tick = max(tick + TICK_SECONDS, self.paused_until)
+            # Ticks are kept on a fixed grid, so slow answers do not slow the pace. A sender that
+            # fell behind (a stall, an idle second) goes on from now instead of catching up in a
+            # burst of ticks: Telegram counts messages per second.
+            tick = max(tick + TICK_SECONDS, time.monotonic(), self.paused_until)
             await asyncio.sleep(max(0.0, tick - time.monotonic()))
-            batch = await sync_to_async(services.deliveries_claim)(limit=self.per_tick)
+            limit, self.carry = divmod(self.carry + self.rate, self.ticks_per_second)
+            if not limit:
+                continue
+            batch = await sync_to_async(services.deliveries_claim)(limit=limit)
             if batch:
                 task = asyncio.create_task(self._send_tick(bot, batch))
                 self.in_flight.add(task)

@@ -218,3 +218,24 @@ def processed_updates_prune(*, before: dt.datetime) -> int:
     """Forget update ids seen before `before`: Telegram stops re-delivering within a day."""
     deleted, _ = ProcessedUpdate.objects.filter(received_at__lt=before).delete()
     return deleted
+
+
+def notice_reading_reviewed(*, reading_id: int) -> Broadcast | None:
+    """Tell the resident in the bot what staff decided about a reading they sent there.
+
+    One message through the broadcasts' sending path (its rate limit, 429 and 403
+    handling). Readings sent on the web or through the API are not messaged: the
+    cabinet and the API show the decision.
+    """
+    reading = Reading.objects.select_related("meter__account").get(pk=reading_id)
+    if reading.channel != Reading.Channel.TELEGRAM or not reading.chat_id:
+        return None
+    identity = TelegramIdentity.objects.filter(telegram_id=reading.chat_id).first()
+    if identity is None or identity.blocked_at:
+        return None
+    with translation.override(texts.language_of(identity.language_code)):
+        text = texts.review_outcome(reading)
+    with transaction.atomic():
+        notice = Broadcast.objects.create(kind=Broadcast.Kind.NOTICE, text=text, filled_at=timezone.now())
+        Delivery.objects.create(broadcast=notice, chat_id=reading.chat_id, text=text)
+    return notice

@@ -63,3 +63,11 @@ def deliveries_send(self) -> dict:
 @shared_task
 def processed_updates_prune() -> int:
     return services.processed_updates_prune(before=timezone.now() - dt.timedelta(days=2))
+
+
+@shared_task
+def reading_reviewed_notify(reading_id: int) -> int | None:
+    notice = services.notice_reading_reviewed(reading_id=reading_id)
+    if notice is not None:
+        transaction.on_commit(deliveries_send.delay)
+    return notice and notice.pk
