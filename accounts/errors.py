@@ -138,3 +138,26 @@ class SignInLinkUsed(DomainError):
 class SignInLinkUnavailable(DomainError):
     code = "signin_link_unavailable"
     template = _("The web cabinet is not available yet. Keep sending readings here in the bot.")
+
+
+class UploadUnreadable(DomainError):
+    code = "upload_unreadable"
+    template = _("The file cannot be imported: {reason}")
+
+
+class UploadTooLarge(DomainError):
+    code = "upload_too_large"
+    template = _(
+        "The file is {size} MB; admin takes files up to {limit} MB. Import a larger file with the "
+        "import_accounts command."
+    )
+
+
+class UploadAlreadyImported(DomainError):
+    code = "upload_already_imported"
+    template = _("This file was imported already, on {when}. Upload it again to import it again.")
+
+
+class UploadHasBadRows(DomainError):
+    code = "upload_has_bad_rows"
+    template = _("The file has {count} bad row(s). Fix them and upload the file again, or import only the good rows.")

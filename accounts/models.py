@@ -168,3 +168,30 @@ class SignInLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class MasterDataUpload(models.Model):
+    """A master-data CSV uploaded in admin: checked at once, imported only when staff confirm.
+
+    The file is kept in the database, not on a web server's disk, so the confirmation
+    can reach any process.
+    """
+
+    uploaded_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    file_name = models.CharField(_("file"), max_length=255)
+    content = models.BinaryField()
+    good_rows = models.PositiveIntegerField(_("good rows"), default=0)
+    bad_rows = models.PositiveIntegerField(_("bad rows"), default=0)
+    # The first bad rows, [[line, [reasons…]], …], for the preview.
+    problems = models.JSONField(default=list, blank=True)
+    imported_at = models.DateTimeField(_("imported"), null=True, blank=True)
+    imported_rows = models.PositiveIntegerField(_("imported rows"), default=0)
+
+    class Meta:
+        verbose_name = _("master data upload")
+        verbose_name_plural = _("master data uploads")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} {self.uploaded_at:%Y-%m-%d %H:%M}"

@@ -1,6 +1,7 @@
 """The one write path for accounts, meters and links."""
 
 import datetime as dt
+import io
 import math
 import secrets
 from collections.abc import Iterable, Sequence
@@ -31,8 +32,21 @@ from accounts.errors import (
     SignInLinkUnavailable,
     SignInLinkUsed,
     TooManyAttempts,
+    UploadAlreadyImported,
+    UploadHasBadRows,
+    UploadTooLarge,
+    UploadUnreadable,
 )
-from accounts.models import AccountLink, LinkAttempt, Meter, PersonalAccount, SignInLink, TelegramIdentity, User
+from accounts.models import (
+    AccountLink,
+    LinkAttempt,
+    MasterDataUpload,
+    Meter,
+    PersonalAccount,
+    SignInLink,
+    TelegramIdentity,
+    User,
+)
 
 MAX_SERIAL_LENGTH = 32
 
@@ -377,3 +391,57 @@ def link_attempts_prune(*, before: dt.datetime) -> int:
     """Forget failed linking attempts older than any attempt limit looks back."""
     deleted, _ = LinkAttempt.objects.filter(attempted_at__lt=before).delete()
     return deleted
+
+
+PREVIEW_PROBLEMS = 500
+UPLOAD_MAX_BYTES = 50 * 1024 * 1024
+
+
+def master_data_upload(*, file_name: str, content: bytes, uploaded_by: User) -> MasterDataUpload:
+    """Keep an uploaded master-data CSV with the result of checking every row; write no account."""
+    from accounts.importing import BadRow, MasterDataFileError  # it builds on this module
+
+    if len(content) > UPLOAD_MAX_BYTES:
+        raise UploadTooLarge(size=round(len(content) / 2**20), limit=UPLOAD_MAX_BYTES // 2**20)
+    good, bad, problems = 0, 0, []
+    try:
+        for row in _upload_rows(content):
+            if isinstance(row, BadRow):
+                bad += 1
+                if len(problems) < PREVIEW_PROBLEMS:
+                    problems.append([row.line, row.reasons])
+            else:
+                good += 1
+    except MasterDataFileError as error:
+        raise UploadUnreadable(reason=str(error)) from None
+    return MasterDataUpload.objects.create(
+        uploaded_by=uploaded_by,
+        file_name=file_name[:255],
+        content=content,
+        good_rows=good,
+        bad_rows=bad,
+        problems=problems,
+    )
+
+
+def master_data_upload_import(*, upload_id: int, imported_by: User, skip_bad_rows: bool = False) -> int:
+    """Import a checked upload: all or nothing, through master_data_import like the command."""
+    with transaction.atomic():
+        upload = MasterDataUpload.objects.select_for_update().get(pk=upload_id)
+        if upload.imported_at is not None:
+            raise UploadAlreadyImported(when=timezone.localtime(upload.imported_at).strftime("%d.%m.%Y %H:%M"))
+        if upload.bad_rows and not skip_bad_rows:
+            raise UploadHasBadRows(count=upload.bad_rows)
+        rows = (row for row in _upload_rows(bytes(upload.content)) if isinstance(row, MasterDataRow))
+        imported = master_data_import(rows=rows)
+        upload.imported_at, upload.imported_rows = timezone.now(), imported
+        upload.save(update_fields=["imported_at", "imported_rows"])
+    return imported
+
+
+def _upload_rows(content: bytes):
+    from accounts.importing import read_master_data  # it builds on this module
+
+    # surrogateescape, as the command opens files: a non-UTF-8 line is named by its number.
+    text = content.decode("utf-8-sig", errors="surrogateescape")
+    return read_master_data(io.StringIO(text, newline=""))

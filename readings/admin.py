@@ -33,7 +33,42 @@ class ReadingAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
 
     def get_urls(self):
         export = path("export/", self.admin_site.admin_view(self.export_view), name="readings_reading_export")
-        return [export, *super().get_urls()]
+        dashboard = path(
+            "dashboard/", self.admin_site.admin_view(self.dashboard_view), name="readings_reading_dashboard"
+        )
+        return [export, dashboard, *super().get_urls()]
+
+    def dashboard_view(self, request):
+        """The current window (or ?period=YYYY-MM-01) filling up: per day and channel, the share
+        of active accounts with a reading, control readings and pending reviews."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = PeriodForm(request.GET or None)
+        period = form.cleaned_data["period"] if form.is_valid() else selectors.window_on(timezone.localdate()).period
+        stats = selectors.window_stats(period=period)
+        peak = max((sum(counts.values()) for _day, counts in stats.days), default=0) or 1
+        channels = dict(Reading.Channel.choices)
+        rows = [
+            {
+                "day": day,
+                "counts": [counts.get(channel, 0) for channel in stats.channels],
+                "total": sum(counts.values()),
+                "width": round(100 * sum(counts.values()) / peak),
+            }
+            for day, counts in stats.days
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Readings window"),
+            "opts": self.model._meta,
+            "stats": stats,
+            "rows": rows,
+            "channel_names": [channels[channel] for channel in stats.channels],
+            "previous": add_months(period, -1),
+            "next": add_months(period, 1),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/readings/dashboard.html", context)
 
     def export_view(self, request):
         """The period's readings for billing, by the same code as the API's export."""
@@ -76,6 +111,16 @@ class CalendarOverrideAdmin(admin.ModelAdmin):
         current = selectors.window_on(today).period
         windows = [selectors.window_for_period(add_months(current, months)) for months in range(3)]
         return super().changelist_view(request, {**(extra_context or {}), "windows": windows})
+
+
+class PeriodForm(forms.Form):
+    period = forms.DateField(label=_("Period"))
+
+    def clean_period(self):
+        period = self.cleaned_data["period"]
+        if period.day != 1:
+            raise forms.ValidationError(_("Give the period as the 1st of a month: YYYY-MM-01."))
+        return period
 
 
 class ExportForm(forms.Form):

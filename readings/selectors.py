@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.errors import MeterMismatch, MeterNotLinked, MeterRequired
@@ -269,3 +270,48 @@ def account_readings(*, account_id: int, since: dt.date | None = None) -> QueryS
     if since is not None:
         readings = readings.filter(period__gte=since)
     return readings.order_by("-submitted_at", "-id")
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """How a window filled up: what the staff dashboard shows."""
+
+    window: window.Window
+    days: list[tuple[dt.date, dict[str, int]]]  # each day of the window: readings received per channel
+    channels: list[str]
+    active_accounts: int
+    accounts_with_reading: int
+    control_readings: int
+    pending_reviews: int
+
+    @property
+    def share_percent(self) -> float:
+        return round(100 * self.accounts_with_reading / self.active_accounts, 1) if self.active_accounts else 0.0
+
+
+def window_stats(*, period: dt.date) -> WindowStats:
+    """The window of `period` in five queries, whatever the number of readings."""
+    shown = window_for_period(period)
+    received = (
+        Reading.objects.filter(period=period)
+        .exclude(status=Reading.Status.CONTROL)
+        .annotate(day=TruncDate("submitted_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("day", "channel")
+        .annotate(count=Count("id"))
+    )
+    per_day: dict[dt.date, dict[str, int]] = {}
+    for day, channel, count in received:
+        per_day.setdefault(day, {})[channel] = count
+    days = [shown.opens + dt.timedelta(days=offset) for offset in range((shown.closes - shown.opens).days + 1)]
+    return WindowStats(
+        window=shown,
+        days=[(day, per_day.get(day, {})) for day in days],
+        channels=sorted({channel for counts in per_day.values() for channel in counts}),
+        active_accounts=PersonalAccount.objects.filter(is_active=True).count(),
+        accounts_with_reading=Reading.objects.filter(period=period, status__in=STANDING, meter__account__is_active=True)
+        .values("meter__account")
+        .distinct()
+        .count(),
+        control_readings=Reading.objects.filter(period=period, status=Reading.Status.CONTROL).count(),
+        pending_reviews=Reading.objects.filter(period=period, status=Reading.Status.NEEDS_REVIEW).count(),
+    )

@@ -62,3 +62,30 @@ def test_the_calendar_shows_the_next_three_windows_with_the_overrides(client):
         CalendarOverride.objects.create(date=dt.date(2026, 11, 27), is_working=False, note="test")
         page = client.get(reverse("admin:readings_calendaroverride_changelist")).content.decode()
     assert "26.11.2026" in page
+
+
+def test_the_window_dashboard_counts_a_known_day_by_day(client):
+    web, bot, control, held = (MeterFactory(initial_values=[1000]) for _ in range(4))
+    MeterFactory(account__is_active=False)
+    reading_submit(meter=web, text="1100", channel="web", submitted_at=kyiv(2026, 11, 27, 10))
+    reading_submit(meter=bot, text="1100", channel="telegram", submitted_at=kyiv(2026, 11, 27, 18))
+    reading_submit(meter=bot, text="1150", channel="api", submitted_at=kyiv(2026, 11, 30, 9))  # supersedes
+    reading_submit(meter=control, text="1050", channel="web", submitted_at=kyiv(2026, 11, 24, 9))
+    reading_submit(meter=held, text="9000", channel="ivr", submitted_at=kyiv(2026, 12, 2, 9), confirm=True)
+    staff_client(client, "operator")
+    with time_machine.travel(kyiv(2026, 12, 2, 12), tick=False):
+        page = client.get(reverse("admin:readings_reading_dashboard")).content.decode()
+    assert '<strong data-figure="accounts">3</strong> / 4' in page
+    assert '<strong data-figure="share">75.0</strong>' in page or '<strong data-figure="share">75,0</strong>' in page
+    assert '<strong data-figure="control">1</strong>' in page
+    assert '<strong data-figure="reviews">1</strong>' in page
+    rows = {
+        day: row.split("</tr>")[0] for day, row in (part.split('">', 1) for part in page.split('<tr data-day="')[1:])
+    }
+    assert len(rows) == 7  # 27.11 … 03.12
+    cells = {day: [c.split("<")[0] for c in row.split("<td>")[2:]] for day, row in rows.items()}
+    # Channels in the order shown: api, ivr, telegram, web; then the total.
+    assert cells["2026-11-27"][:5] == ["0", "0", "1", "1", "2"]
+    assert cells["2026-11-30"][:5] == ["1", "0", "0", "0", "1"]
+    assert cells["2026-12-02"][:5] == ["0", "1", "0", "0", "1"]
+    assert cells["2026-11-28"][:5] == ["0", "0", "0", "0", "0"]
