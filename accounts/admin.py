@@ -1,8 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -10,6 +12,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts import services
 from accounts.errors import DomainError
 from accounts.models import AccountLink, MasterDataUpload, Meter, PersonalAccount, User
+from portal.admin import ReadOnlyAdmin
+from readings.parsing import parse_reading
 
 admin.site.register(User, UserAdmin)
 
@@ -19,30 +23,116 @@ class MeterInline(admin.TabularInline):
     extra = 0
     fields = ("serial", "zones", "digits", "installed_on", "removed_on", "is_active")
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(PersonalAccount)
-class PersonalAccountAdmin(SimpleHistoryAdmin):
+class PersonalAccountAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    """Accounts come from the billing system's CSV (master data upload); staff look, never type."""
+
     list_display = ("number", "address", "holder_name", "eic", "is_active")
     list_filter = ("is_active",)
     search_fields = ("=number", "=eic", "address", "holder_name")
     inlines = [MeterInline]
 
 
+class ReplaceMeterForm(forms.Form):
+    new_serial = forms.CharField(label=_("New meter's serial"), max_length=48)
+    zones = forms.TypedChoiceField(label=_("Zones"), choices=[(1, "1"), (2, "2"), (3, "3")], coerce=int)
+    digits = forms.IntegerField(label=_("Digits"), min_value=4, max_value=8)
+    initial = forms.CharField(
+        label=_("Starting reading"), max_length=64, help_text=_("As on the new meter's display, e.g. 0 or 0/0.")
+    )
+    replaced_on = forms.DateField(label=_("Replaced on"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if "zones" in data and "digits" in data and data.get("initial"):
+            try:
+                data["initial_values"] = parse_reading(data["initial"], zones=data["zones"], digits=data["digits"])
+            except DomainError as refusal:
+                self.add_error("initial", refusal.message)
+        return data
+
+
 @admin.register(Meter)
-class MeterAdmin(SimpleHistoryAdmin):
+class MeterAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    """Meters change only by replacement: the old one closes with its readings, the new one opens."""
+
     list_display = ("serial", "account", "zones", "digits", "installed_on", "removed_on", "is_active")
     list_filter = ("zones", "is_active")
-    search_fields = ("=serial", "=account__number")
+    search_fields = ("=serial", "=account__number", "=account__eic")
     list_select_related = ("account",)
-    raw_id_fields = ("account",)
+    actions = ["replace"]
+
+    def has_replace_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.change_meter")
+
+    @admin.action(description=_("Replace the meter…"), permissions=["replace"])
+    def replace(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Choose exactly one meter to replace."), messages.WARNING)
+            return None
+        meter = queryset.get()
+        form = ReplaceMeterForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                new = services.meter_replace(
+                    meter=meter,
+                    new_serial=data["new_serial"],
+                    zones=data["zones"],
+                    digits=data["digits"],
+                    initial_values=data["initial_values"],
+                    replaced_on=data["replaced_on"],
+                )
+            except (DomainError, ValidationError) as refusal:
+                message = refusal.message if isinstance(refusal, DomainError) else "; ".join(refusal.messages)
+                self.message_user(request, message, messages.ERROR)
+            else:
+                self.message_user(
+                    request, _("Meter %(old)s replaced by %(new)s.") % {"old": meter, "new": new}, messages.SUCCESS
+                )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Replace meter %(serial)s") % {"serial": meter.serial},
+            "meter": meter,
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/accounts/meter/replace.html", context)
 
 
 @admin.register(AccountLink)
 class AccountLinkAdmin(SimpleHistoryAdmin):
+    """Residents link accounts themselves, by proof; staff see the links and remove one on request."""
+
     list_display = ("user", "account", "created_at", "reminders_enabled")
+    list_filter = ("reminders_enabled",)
     search_fields = ("=account__number", "user__username", "user__email")
     list_select_related = ("user", "account")
-    raw_id_fields = ("user", "account")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def delete_queryset(self, request, queryset) -> None:
+        for link in queryset.select_related("user", "account"):
+            services.account_unlink(user=link.user, account_number=link.account.number)
+
+    def delete_model(self, request, obj) -> None:
+        services.account_unlink(user=obj.user, account_number=obj.account.number)
 
 
 @admin.register(MasterDataUpload)

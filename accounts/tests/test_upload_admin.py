@@ -9,6 +9,7 @@ from django.utils import translation
 from accounts.errors import UploadHasBadRows
 from accounts.models import MasterDataUpload, Meter, PersonalAccount
 from accounts.tests.factories import UserFactory
+from readings.errors import ReadingTotalOfZoned
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +70,36 @@ def test_an_unreadable_file_is_refused_on_the_upload_form(client):
 def test_an_operator_may_not_import(client):
     staff(client, "operator")
     assert client.get(reverse("admin:accounts_masterdataupload_add")).status_code == 403
+
+
+def test_a_supervisor_replaces_a_meter_through_the_service(client):
+    from accounts.tests.factories import MeterFactory
+
+    meter = MeterFactory(serial="OLD1", zones=1, initial_values=[500])
+    staff(client, "supervisor")
+    url = reverse("admin:accounts_meter_changelist")
+    form = client.post(url, {"action": "replace", "_selected_action": [meter.pk]}).content.decode()
+    assert "Заводський номер нового лічильника" in form
+    bad = {"action": "replace", "_selected_action": [meter.pk], "apply": "1", "new_serial": "NEW1", "zones": "2"}
+    bad |= {"digits": "6", "initial": "0", "replaced_on": "2026-11-20"}
+    with translation.override("uk"):
+        refusal = ReadingTotalOfZoned(zones=2, example="1111/2222").message
+    assert refusal in client.post(url, bad).content.decode()
+    assert not Meter.objects.filter(serial="NEW1").exists()
+    client.post(url, {**bad, "initial": "0/0"})
+    meter.refresh_from_db()
+    new = Meter.objects.get(serial="NEW1")
+    assert (meter.is_active, str(meter.removed_on)) == (False, "2026-11-20")
+    assert (new.account, new.zones, new.initial_values) == (meter.account, 2, [0, 0])
+
+
+def test_accounts_and_meters_are_not_typed_over_in_admin(client):
+    from accounts.tests.factories import MeterFactory
+
+    meter = MeterFactory()
+    staff(client, "supervisor")
+    change = reverse("admin:accounts_personalaccount_change", args=[meter.account.pk])
+    assert client.post(change, {"number": "999999999"}).status_code == 403
+    staff(client, "operator")
+    page = client.get(reverse("admin:accounts_meter_changelist")).content.decode()
+    assert 'value="replace"' not in page

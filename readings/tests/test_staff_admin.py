@@ -89,3 +89,25 @@ def test_the_window_dashboard_counts_a_known_day_by_day(client):
     assert cells["2026-11-30"][:5] == ["1", "0", "0", "0", "1"]
     assert cells["2026-12-02"][:5] == ["0", "1", "0", "0", "1"]
     assert cells["2026-11-28"][:5] == ["0", "0", "0", "0", "0"]
+
+
+def test_the_readings_list_takes_the_same_queries_for_10_rows_as_for_100(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    staff_client(client, "operator")
+
+    def add(count):
+        for _ in range(count):
+            meter = MeterFactory(zones=2, initial_values=[10, 20])
+            reading_submit(meter=meter, text="15/25", channel="web", submitted_at=kyiv(2026, 11, 28))
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("admin:readings_reading_changelist")).status_code == 200
+        return len(captured)
+
+    add(10)
+    few = queries()
+    add(90)
+    assert queries() == few
