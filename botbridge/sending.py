@@ -149,7 +149,7 @@ class Sender:
             # fell behind (a stall, an idle second) goes on from now instead of catching up in a
             # burst of ticks: Telegram counts messages per second.
             tick = max(tick + TICK_SECONDS, time.monotonic(), self.paused_until)
-            await asyncio.sleep(max(0.0, tick - time.monotonic()))
+            await self._wait_until(tick)
             limit, self.carry = divmod(self.carry + self.rate, self.ticks_per_second)
             if not limit:
                 continue
@@ -158,11 +158,20 @@ class Sender:
                 task = asyncio.create_task(self._send_tick(bot, batch))
                 self.in_flight.add(task)
                 task.add_done_callback(self.in_flight.discard)
-                await sync_to_async(self.lock.renew)()
                 continue
             if not self.in_flight and not await sync_to_async(services.deliveries_waiting)():
                 return
-            await asyncio.sleep(IDLE_POLL_SECONDS)
+            await self._wait_until(time.monotonic() + IDLE_POLL_SECONDS)
+
+    async def _wait_until(self, moment: float) -> None:
+        """Sleep until `moment`, keeping the sender lock: a 429 pause or an idle wait can be
+        longer than the lock lives, and a lapsed lock would let a second sender start."""
+        while True:
+            await sync_to_async(self.lock.renew)()
+            left = moment - time.monotonic()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, LOCK_SECONDS / 3))
 
     async def _send_tick(self, bot: Bot, batch: list[Delivery]) -> None:
         outcomes = Outcomes()

@@ -107,6 +107,7 @@ def broadcast_fill(*, broadcast_id: int) -> int:
                 deliveries.append(Delivery(broadcast=broadcast, chat_id=telegram_id, text=text))
         added += len(Delivery.objects.bulk_create(deliveries, ignore_conflicts=True))
     Broadcast.objects.filter(pk=broadcast.pk, filled_at__isnull=True).update(filled_at=timezone.now())
+    broadcasts_finish()  # a broadcast with no recipient, or sent while it was still being listed
     return added
 
 

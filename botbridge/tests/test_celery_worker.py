@@ -136,6 +136,17 @@ def messages_per_chat(fake: FakeBotAPI) -> Counter:
     return Counter(call.params["chat_id"] for call in fake.sent_messages())
 
 
+def busiest_second(fake: FakeBotAPI) -> int:
+    """The most messages the fake answered within any one second."""
+    times = sorted(call.at for call in fake.calls_to("sendMessage"))
+    most, first = 0, 0
+    for last, moment in enumerate(times):
+        while moment - times[first] >= 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
 def chats_with(status: str) -> set[int]:
     return set(Delivery.objects.filter(status=status).values_list("chat_id", flat=True))
 
@@ -169,13 +180,16 @@ def test_a_broadcast_started_twice_on_two_workers_reaches_each_chat_once(start_w
     broadcast = reminder_to(chats, fake_bot_api)
     start_worker()
     start_worker()
-    for _ in range(2):  # two beats, or a retry: two fills and, with theirs, four senders at once
+    for _ in range(2):  # two beats, or a retry: two fills at once, and four senders (one queued by each fill)
         tasks.broadcast_fill.delay(broadcast.pk)
         tasks.deliveries_send.delay()
     wait_until_sent(broadcast, timeout=30)
     assert messages_per_chat(fake_bot_api) == Counter(chats)
     assert broadcast.deliveries.count() == len(chats)
     assert chats_with(Delivery.Status.SENT) == set(chats)
+    # One sender at a time: two would have sent at twice the rate. (A second can hold the
+    # answers of eleven ticks; one more for jitter.)
+    assert busiest_second(fake_bot_api) <= RATE + 2 * PER_TICK
 
 
 def test_a_worker_killed_mid_broadcast_sends_nothing_twice_and_the_next_one_finishes(start_worker, fake_bot_api):
@@ -190,6 +204,7 @@ def test_a_worker_killed_mid_broadcast_sends_nothing_twice_and_the_next_one_fini
     first.kill()
     received_before = len(fake_bot_api.sent_messages())
     assert received_before < len(chats) - len(blocked)
+    in_flight = chats_with(Delivery.Status.SENDING)
     start_worker()
     # What the five-minute reminders_tick does in production: the new sender waits for the
     # dead one's lock to expire, then marks what the dead one left `sending` as interrupted.
@@ -204,8 +219,9 @@ def test_a_worker_killed_mid_broadcast_sends_nothing_twice_and_the_next_one_fini
     )
     assert max(received.values()) == 1
     assert not set(received) & blocked
-    # Only what was in flight at the kill: the tick being sent, and the one before it whose
-    # answers may not have been written yet.
+    # Exactly what was in flight at the kill, and little: the tick being sent, and at most the
+    # one before it whose answers were not written yet.
+    assert interrupted == in_flight
     assert len(interrupted) <= 2 * PER_TICK
     reachable = set(chats) - blocked
     assert reachable - interrupted <= set(received)

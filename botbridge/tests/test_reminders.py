@@ -262,3 +262,10 @@ def test_with_the_bot_off_nothing_is_sent_and_nothing_is_lost(settings):
     services.broadcast_fill(broadcast_id=announcement.pk)
     assert sending.deliveries_send().skipped == "the bot is off: TELEGRAM_BOT_TOKEN is not set"
     assert announcement.deliveries.get().status == Delivery.Status.QUEUED
+
+
+def test_a_reminder_nobody_needs_is_finished_at_once():
+    broadcast = services.broadcast_start(kind=LAST, period=dt.date(2026, 12, 1))
+    services.broadcast_fill(broadcast_id=broadcast.pk)
+    broadcast.refresh_from_db()
+    assert broadcast.filled_at is not None and broadcast.finished_at is not None

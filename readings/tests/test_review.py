@@ -124,7 +124,8 @@ def test_a_rejected_web_reading_shows_its_reason_in_the_cabinet(client, django_c
     [
         ("admin:readings_readingforreview_changelist", 200, 200),
         ("admin:readings_reading_changelist", 200, 200),
-        ("admin:accounts_accountlink_add", 200, 200),
+        ("admin:accounts_accountlink_changelist", 200, 200),
+        ("admin:accounts_masterdataupload_add", 403, 200),
         ("admin:readings_calendaroverride_add", 403, 200),
         ("admin:botbridge_broadcast_add", 403, 200),
         ("admin:authtoken_tokenproxy_add", 403, 200),
