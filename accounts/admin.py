@@ -11,7 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
 from accounts.errors import DomainError
-from accounts.models import AccountLink, MasterDataUpload, Meter, PersonalAccount, User
+from accounts.models import AccountLink, MasterDataUpload, Meter, PersonalAccount, TelegramIdentity, User
 from portal.admin import ReadOnlyAdmin
 from readings.parsing import parse_reading
 
@@ -227,3 +227,13 @@ class MasterDataUploadAdmin(admin.ModelAdmin):
         else:
             self.message_user(request, _("Imported rows: %(imported)s.") % {"imported": imported}, messages.SUCCESS)
         return redirect("admin:accounts_masterdataupload_change", upload_id)
+
+
+@admin.register(TelegramIdentity)
+class TelegramIdentityAdmin(ReadOnlyAdmin):
+    """Who uses the bot, in which language, and who blocked it (reminders skip them)."""
+
+    list_display = ("telegram_id", "username", "first_name", "language_code", "user", "blocked_at", "created_at")
+    list_filter = ("language_code",)
+    search_fields = ("=telegram_id", "username", "user__username")
+    list_select_related = ("user",)

@@ -15,6 +15,13 @@ CHANGELISTS = [
     "admin:readings_reading_changelist",
     "admin:readings_calendaroverride_changelist",
     "admin:authtoken_tokenproxy_changelist",  # billing's API tokens are issued here
+    "admin:accounts_telegramidentity_changelist",
+    "admin:accounts_masterdataupload_changelist",
+    "admin:readings_readingforreview_changelist",
+    "admin:botbridge_broadcast_changelist",
+    "admin:botbridge_delivery_changelist",
+    "admin:readings_reading_dashboard",
+    "admin:readings_reading_export",
 ]
 
 

@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -153,8 +153,15 @@ class ReadingsView(ThrottledPost):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+class CanExportReadings(BasePermission):
+    """The supervisor role's export permission (or a billing user given it), not merely staff."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.has_perm("readings.export_readings"))
+
+
 class ExportView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanExportReadings]
 
     @extend_schema(
         parameters=[

@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 import time_machine
 from asgiref.sync import async_to_sync
+from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
@@ -286,11 +287,24 @@ def test_a_resident_never_sees_or_touches_someone_elses_account(maria, home):
     assert not Reading.objects.exists()
 
 
+def billing_user():
+    """The billing system's user: staff with the export permission (supervisors have it too)."""
+    user = UserFactory(username="billing", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="export_readings"))
+    return user
+
+
+def test_staff_without_the_export_permission_may_not_export():
+    operator = UserFactory(username="operator", is_staff=True)
+    operator.groups.add(Group.objects.get(name="operator"))
+    assert api_as(operator).get("/api/v1/export/readings/", {"period": "2026-12-01"}).status_code == 403
+
+
 def test_staff_export_csv_and_xlsx(home):
     home.account.eic = "62Z1234567890123"
     home.account.save()
     reading_submit(meter=home, text="1250", channel="telegram", submitted_at=kyiv(2026, 11, 28))
-    staff = api_as(UserFactory(username="billing", is_staff=True))
+    staff = api_as(billing_user())
     answer = staff.get("/api/v1/export/readings/", {"period": "2026-12-01"})
     assert answer.status_code == 200
     rows = list(csv.reader(io.StringIO(b"".join(answer.streaming_content).decode())))
@@ -307,7 +321,7 @@ def test_staff_export_csv_and_xlsx(home):
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 def test_export_streams_under_asgi_without_reading_everything_first(home, kind, async_client):
     reading_submit(meter=home, text="1250", channel="web", submitted_at=kyiv(2026, 11, 28))
-    async_client.force_login(UserFactory(username="billing", is_staff=True))
+    async_client.force_login(billing_user())
 
     async def download() -> tuple[int, bytes]:
         answer = await async_client.get("/api/v1/export/readings/", {"period": "2026-12-01", "format": kind})
@@ -325,7 +339,7 @@ def test_export_streams_under_asgi_without_reading_everything_first(home, kind, 
     "query", [{}, {"period": "2026-12-02"}, {"period": "12.2026"}, {"period": "2026-12-01", "format": "pdf"}]
 )
 def test_export_refuses_a_bad_period_or_format(query):
-    answer = api_as(UserFactory(is_staff=True)).get("/api/v1/export/readings/", query)
+    answer = api_as(billing_user()).get("/api/v1/export/readings/", query)
     assert (answer.status_code, answer.json()["code"]) == (400, "invalid")
 
 
