@@ -9,7 +9,6 @@ from accounts.models import AccountLink, PersonalAccount
 from accounts.services import MasterDataRow, master_data_import, telegram_identity_resolve
 from accounts.tests.factories import MeterFactory, UserFactory
 from botbridge import sending
-from botbridge.models import Delivery
 from conftest import kyiv
 from readings.errors import ReviewNotPending, ReviewReasonRequired
 from readings.models import Reading
@@ -82,18 +81,22 @@ def test_approving_tells_the_resident_in_the_bot(
     assert "прийнято" in message.params["text"]
 
 
-def test_rejecting_asks_for_a_reason_and_the_resident_reads_it(operator_client, django_capture_on_commit_callbacks):
+def test_rejecting_asks_for_a_reason_and_the_resident_reads_it(
+    operator_client, bot_settings, fake_bot_api, eager_celery, django_capture_on_commit_callbacks
+):
     reading = held_reading()
+    fake_bot_api.add_chat(555)
     form = action(operator_client, "reject_selected", [reading])
     assert "Причина, яку прочитає мешканець" in form.content.decode()
-    with django_capture_on_commit_callbacks(execute=False) as notices:
+    reading.refresh_from_db()
+    assert reading.status == "needs_review"  # nothing decided before the reason is given
+    with django_capture_on_commit_callbacks(execute=True):
         action(operator_client, "reject_selected", [reading], apply="1", reason="На фото лічильника 1900, а не 9000.")
+    sending.deliveries_send()
     reading.refresh_from_db()
     assert (reading.status, reading.review_note) == ("rejected", "На фото лічильника 1900, а не 9000.")
-    assert len(notices) == 1
-    notices[0]()  # the notice task, eager here without Redis
-    if Delivery.objects.exists():
-        assert "На фото лічильника 1900" in Delivery.objects.get().text
+    (message,) = fake_bot_api.sent_messages(555)
+    assert "відхилили їх: На фото лічильника 1900, а не 9000." in message.params["text"]
 
 
 def test_a_reading_decided_already_is_left_alone(operator_client):
