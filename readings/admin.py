@@ -48,12 +48,18 @@ class ReadingAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
         stats = selectors.window_stats(period=period)
         peak = max((sum(counts.values()) for _day, counts in stats.days), default=0) or 1
         channels = dict(Reading.Channel.choices)
+        colours = dict(zip(stats.channels, CHANNEL_COLOURS, strict=False))
         rows = [
             {
                 "day": day,
                 "counts": [counts.get(channel, 0) for channel in stats.channels],
                 "total": sum(counts.values()),
-                "width": round(100 * sum(counts.values()) / peak),
+                # The day's bar, one segment per channel, as wide as its share of the busiest day.
+                "segments": [
+                    (colours[channel], round(100 * counts[channel] / peak, 1), channels[channel])
+                    for channel in stats.channels
+                    if counts.get(channel)
+                ],
             }
             for day, counts in stats.days
         ]
@@ -63,7 +69,7 @@ class ReadingAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
             "opts": self.model._meta,
             "stats": stats,
             "rows": rows,
-            "channel_names": [channels[channel] for channel in stats.channels],
+            "channel_names": [(channels[channel], colours[channel]) for channel in stats.channels],
             "previous": add_months(period, -1),
             "next": add_months(period, 1),
             "form": form,
@@ -111,6 +117,9 @@ class CalendarOverrideAdmin(admin.ModelAdmin):
         current = selectors.window_on(today).period
         windows = [selectors.window_for_period(add_months(current, months)) for months in range(3)]
         return super().changelist_view(request, {**(extra_context or {}), "windows": windows})
+
+
+CHANNEL_COLOURS = ("#417690", "#d98a00", "#2e7d4f", "#8e44ad", "#c0392b", "#555555")
 
 
 class PeriodForm(forms.Form):
