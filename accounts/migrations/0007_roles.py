@@ -1,45 +1,12 @@
-"""The staff roles: groups "operator" and "supervisor" with their permissions.
-
-Operators review readings, manage account links and read everything; supervisors
-can do that and also edit the calendar, import master data, export for billing,
-send announcements and issue staff API tokens. A user is given a role by adding
-them to the group (and marking them staff) in admin.
-"""
+"""The staff roles of accounts/roles.py, made once. A later change to the roles needs a
+migration of its own that calls roles_ensure again."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-APPS = ("accounts", "readings", "botbridge", "authtoken")
+from accounts.roles import ROLES, roles_ensure
 
-OPERATOR = [
-    "accounts.view_user",
-    "accounts.view_personalaccount",
-    "accounts.view_meter",
-    "accounts.view_telegramidentity",
-    "accounts.view_accountlink",
-    "accounts.add_accountlink",
-    "accounts.change_accountlink",
-    "accounts.delete_accountlink",
-    "readings.view_reading",
-    "readings.view_readingforreview",
-    "readings.review_reading",
-    "readings.view_calendaroverride",
-    "botbridge.view_broadcast",
-    "botbridge.view_delivery",
-]
-SUPERVISOR = OPERATOR + [
-    "accounts.change_meter",  # the meter replacement
-    "accounts.import_master_data",
-    "readings.export_readings",
-    "readings.add_calendaroverride",
-    "readings.change_calendaroverride",
-    "readings.delete_calendaroverride",
-    "botbridge.add_broadcast",  # announcements
-    "authtoken.view_tokenproxy",
-    "authtoken.add_tokenproxy",
-    "authtoken.delete_tokenproxy",
-]
-ROLES = {"operator": OPERATOR, "supervisor": SUPERVISOR}
+APPS = ("accounts", "readings", "botbridge", "authtoken")
 
 
 def create_roles(apps, schema_editor):
@@ -50,16 +17,7 @@ def create_roles(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codes in ROLES.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        wanted = [tuple(code.split(".")) for code in codes]
-        permissions = [
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            for app_label, codename in wanted
-        ]
-        group.permissions.set(permissions)
+    roles_ensure(apps)
 
 
 def remove_roles(apps, schema_editor):

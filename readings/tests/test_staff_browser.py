@@ -1,8 +1,10 @@
 """A supervisor's day in admin, in a real browser: the window filling up, the review queue, the export."""
 
 import time_machine
+from django.apps import apps
 from django.contrib.auth.models import Group
 
+from accounts.roles import roles_ensure
 from accounts.tests.factories import MeterFactory, UserFactory
 from conftest import kyiv
 from portal.tests.browser import BrowserPage
@@ -11,6 +13,9 @@ from readings.services import reading_submit
 
 
 def test_a_supervisor_watches_the_window_and_approves_a_held_reading(browser_page: BrowserPage):
+    # The live server's database is flushed between transactional tests, the migration's
+    # groups with it: make them again.
+    roles_ensure(apps)
     supervisor = UserFactory(username="olena", is_staff=True)
     supervisor.set_password("correct horse battery")
     supervisor.save()

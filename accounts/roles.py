@@ -1,0 +1,51 @@
+"""The staff roles: groups "operator" and "supervisor" with their permissions.
+
+Operators review readings, remove account links on request and read everything;
+supervisors can do that and also edit the calendar, import master data, export for
+billing, replace meters, send announcements and issue staff API tokens. A member
+of staff gets a role by being added to the group in admin.
+"""
+
+OPERATOR = [
+    "accounts.view_user",
+    "accounts.view_personalaccount",
+    "accounts.view_meter",
+    "accounts.view_telegramidentity",
+    "accounts.view_accountlink",
+    "accounts.add_accountlink",
+    "accounts.change_accountlink",
+    "accounts.delete_accountlink",
+    "readings.view_reading",
+    "readings.view_readingforreview",
+    "readings.review_reading",
+    "readings.view_calendaroverride",
+    "botbridge.view_broadcast",
+    "botbridge.view_delivery",
+]
+SUPERVISOR = [
+    *OPERATOR,
+    "accounts.change_meter",  # the meter replacement
+    "accounts.import_master_data",
+    "readings.export_readings",
+    "readings.add_calendaroverride",
+    "readings.change_calendaroverride",
+    "readings.delete_calendaroverride",
+    "botbridge.add_broadcast",  # announcements
+    "authtoken.view_tokenproxy",
+    "authtoken.add_tokenproxy",
+    "authtoken.delete_tokenproxy",
+]
+ROLES = {"operator": OPERATOR, "supervisor": SUPERVISOR}
+
+
+def roles_ensure(apps) -> None:
+    """Make the groups with exactly their permissions; `apps` is a migration's registry or Django's."""
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for name, codes in ROLES.items():
+        group, _ = group_model.objects.get_or_create(name=name)
+        permissions = [
+            permission_model.objects.get(content_type__app_label=app_label, codename=codename)
+            for app_label, codename in (code.split(".") for code in codes)
+        ]
+        group.permissions.set(permissions)
