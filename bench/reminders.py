@@ -117,27 +117,11 @@ def run(args: argparse.Namespace, url: str) -> None:
 
 def seed(chat_ids: range) -> None:
     """Bot users, each with a Telegram identity and a linked account (one meter) with reminders on."""
-    from django.contrib.auth.hashers import make_password
-
-    from accounts.models import AccountLink, Meter, PersonalAccount, TelegramIdentity, User
+    from botbridge.tests.seeding import bot_users_create
 
     started = time.perf_counter()
-    password = make_password(None)
     for first in range(0, len(chat_ids), SEED_BATCH):
-        batch = chat_ids[first : first + SEED_BATCH]
-        users = User.objects.bulk_create(User(username=f"tg{chat_id}", password=password) for chat_id in batch)
-        TelegramIdentity.objects.bulk_create(
-            TelegramIdentity(user=user, telegram_id=chat_id, language_code="en" if chat_id % 10 == 0 else "uk")
-            for user, chat_id in zip(users, batch, strict=True)
-        )
-        accounts = PersonalAccount.objects.bulk_create(PersonalAccount(number=f"{chat_id}") for chat_id in batch)
-        Meter.objects.bulk_create(
-            Meter(account=account, serial=f"SN{account.number}", zones=1, digits=6, initial_values=[1000])
-            for account in accounts
-        )
-        AccountLink.objects.bulk_create(
-            AccountLink(user=user, account=account) for user, account in zip(users, accounts, strict=True)
-        )
+        bot_users_create(chat_ids[first : first + SEED_BATCH], english_every=10)
     print(
         f"seeded {len(chat_ids):,} bot users (identity, account, meter, link) in {time.perf_counter() - started:.1f} s"
     )

@@ -123,28 +123,23 @@ CHANNEL_COLOURS = ("#417690", "#d98a00", "#2e7d4f", "#8e44ad", "#c0392b", "#5555
 
 
 class PeriodForm(forms.Form):
-    period = forms.DateField(label=_("Period"))
+    """A period: the 1st of a month."""
 
-    def clean_period(self):
-        period = self.cleaned_data["period"]
-        if period.day != 1:
-            raise forms.ValidationError(_("Give the period as the 1st of a month: YYYY-MM-01."))
-        return period
-
-
-class ExportForm(forms.Form):
     period = forms.DateField(
         label=_("Period"),
         help_text=_("The 1st of the month, e.g. 2026-12-01."),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
-    format = forms.ChoiceField(label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "XLSX (Excel)")])
 
     def clean_period(self):
         period = self.cleaned_data["period"]
         if period.day != 1:
             raise forms.ValidationError(_("Give the period as the 1st of a month: YYYY-MM-01."))
         return period
+
+
+class ExportForm(PeriodForm):
+    format = forms.ChoiceField(label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "XLSX (Excel)")])
 
 
 class RejectForm(forms.Form):

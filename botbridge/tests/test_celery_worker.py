@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 
-from accounts.models import AccountLink, Meter, PersonalAccount, TelegramIdentity, User
+from accounts.models import TelegramIdentity
 from botbridge import sending, services, tasks
 from botbridge.models import Broadcast, Delivery
 from botbridge.tests.fake_bot_api import FakeBotAPI
+from botbridge.tests.seeding import bot_users_create
 from portal.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,21 +99,7 @@ def start_worker(worker_env) -> Iterator[Callable[[], CeleryWorker]]:
 
 def reminder_to(chat_ids: range, fake: FakeBotAPI) -> Broadcast:
     """The window-opens reminder, not yet filled, for bot users with one linked account each."""
-    password = make_password(None)
-    users = User.objects.bulk_create(User(username=f"tg{chat_id}", password=password) for chat_id in chat_ids)
-    TelegramIdentity.objects.bulk_create(
-        TelegramIdentity(user=user, telegram_id=chat_id, language_code="uk")
-        for user, chat_id in zip(users, chat_ids, strict=True)
-    )
-    accounts = PersonalAccount.objects.bulk_create(PersonalAccount(number=f"{100000000 + c}") for c in chat_ids)
-    Meter.objects.bulk_create(
-        Meter(account=account, serial=f"SN{account.number}", zones=1, digits=6, initial_values=[1000])
-        for account in accounts
-    )
-    AccountLink.objects.bulk_create(
-        AccountLink(user=user, account=account, reminders_enabled=True)
-        for user, account in zip(users, accounts, strict=True)
-    )
+    bot_users_create(chat_ids)
     for chat_id in chat_ids:
         fake.add_chat(chat_id)
     return services.broadcast_start(kind=Broadcast.Kind.WINDOW_OPENS, period=PERIOD)
