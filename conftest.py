@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-# Real-browser fixtures (Playwright + Debian's Chromium) for every test in the repo.
-pytest_plugins = ["portal.tests.browser"]
+# Real-browser fixtures (Playwright + Debian's Chromium) and the portal under uvicorn, for every test.
+pytest_plugins = ["portal.tests.browser", "portal.tests.servers"]
 
 KYIV = zoneinfo.ZoneInfo("Europe/Kyiv")
 

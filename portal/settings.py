@@ -4,6 +4,7 @@ A bad value stops the process with ImproperlyConfigured naming the variable, so 
 typo in deployment fails at start-up instead of in the middle of a submission.
 """
 
+import ipaddress
 import os
 import re
 from decimal import Decimal, InvalidOperation
@@ -72,6 +73,21 @@ def env_rate(name: str, default: str) -> str:
     if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
         raise ImproperlyConfigured(f"{name}={value!r}: expected a rate like {default} (per s, min, hour or day).")
     return value
+
+
+def env_proxies(name: str) -> int | tuple:
+    """TRUSTED_PROXIES: a count of proxies in front of the portal, or a list of their addresses or networks."""
+    raw = env_str(name)
+    if not raw:
+        return 0
+    if raw.isdigit():
+        return env_int(name, 0, low=0, high=10)
+    try:
+        return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in raw.split(",") if item.strip())
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r}: expected a count of proxies (1) or their addresses (10.0.0.5,10.1.0.0/16): {exc}"
+        ) from None
 
 
 def env_range(name: str, default: str, *, low: int, high: int) -> tuple[int, int]:
@@ -261,6 +277,8 @@ SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("DJANGO_HSTS_SECONDS", 31536000, l
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_REFERRER_POLICY = "same-origin"
+# The proxies whose X-Forwarded-For the portal believes (portal/clientip.py): unset, the header is ignored.
+TRUSTED_PROXIES = env_proxies("TRUSTED_PROXIES")
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

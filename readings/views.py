@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.errors import DomainError, TooManyAttempts
 from accounts.masking import mask_address
 from accounts.views import own_link
+from portal.clientip import client_ip
 from readings import charts, selectors
 from readings.errors import ConfirmationRequired
 from readings.forms import QuickSubmitForm, ReadingForm
@@ -93,7 +94,7 @@ def _submit(request: HttpRequest, overview, forms: dict, context: dict) -> HttpR
             text=form.text(),
             confirm=form.cleaned_data["confirm"],
             submitted_by=request.user,
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=client_ip(request),
         )
     except ConfirmationRequired as question:
         context["question"] = {"meter": meter, "message": question.message}
@@ -233,7 +234,7 @@ def quick_submit(request: HttpRequest) -> HttpResponse:
                 meter_serial=data["meter_serial"],
                 text=data["reading"],
                 confirm=data["confirm"],
-                ip_address=request.META.get("REMOTE_ADDR"),
+                ip_address=client_ip(request),
             )
         except ConfirmationRequired as question:
             context["question"] = question.message

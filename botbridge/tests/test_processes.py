@@ -2,61 +2,20 @@
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from accounts.models import AccountLink
 from accounts.tests.factories import MeterFactory
 from botbridge.tests.chat import SECRET, Conversation, texts
+from portal.tests.servers import PortalServer, database_url
 from readings.models import Reading
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Worker:
+class Worker(PortalServer):
     """The portal under uvicorn in a process of its own, on the test database."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "portal.asgi:application",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"uvicorn on port {self.port} did not start")
 
     def post(self, update: dict) -> None:
         request = urllib.request.Request(
@@ -67,18 +26,12 @@ class Worker:
         with urllib.request.urlopen(request, timeout=10) as answer:
             assert answer.status == 200
 
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
 
 @pytest.fixture
 def worker_env(on_postgres, fake_bot_api) -> dict[str, str]:
-    db = on_postgres.settings_dict
-    url = f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TELEGRAM_"))},
-        "DATABASE_URL": url,
+        "DATABASE_URL": database_url(on_postgres),
         "DJANGO_DEBUG": "1",
         "TELEGRAM_BOT_TOKEN": fake_bot_api.token,
         "TELEGRAM_API_BASE": fake_bot_api.base_url,

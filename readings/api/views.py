@@ -16,13 +16,14 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.selectors import linked_account
 from accounts.services import account_link, account_unlink, api_token_issue, api_token_revoke
+from portal.clientip import client_ip
 from readings import export, selectors
 from readings.api import serializers as io
+from readings.api.throttles import ScopedThrottle
 from readings.models import IdempotencyKey, Reading
 from readings.services import reading_submit
 
@@ -42,7 +43,7 @@ class ThrottledPost(APIView):
     throttle_scope = ""
 
     def get_throttles(self) -> list:
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+        return [ScopedThrottle()] if self.request.method == "POST" else []
 
 
 class WindowView(APIView):
@@ -144,7 +145,7 @@ class ReadingsView(ThrottledPost):
             values=data.get("values"),
             confirm=data["confirm"],
             submitted_by=request.user,
-            ip_address=request.META.get("REMOTE_ADDR"),
+            ip_address=client_ip(request),
         )
         body = io.ReadingOut(reading).data
         if reading.status == Reading.Status.CONTROL:
