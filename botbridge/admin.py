@@ -9,6 +9,7 @@ from accounts.errors import DomainError
 from botbridge import services
 from botbridge.models import Broadcast, Delivery
 from portal.admin import ReadOnlyAdmin
+from portal.queueing import enqueue
 
 STATUSES = [status.value for status in Delivery.Status]
 
@@ -77,7 +78,7 @@ class BroadcastAdmin(admin.ModelAdmin):
         # import_accounts command too) would otherwise carry, about 150 MiB of it.
         from botbridge.tasks import broadcast_fill
 
-        transaction.on_commit(lambda: broadcast_fill.delay(created.pk))
+        transaction.on_commit(lambda: enqueue(broadcast_fill, created.pk))
 
 
 @admin.register(Delivery)

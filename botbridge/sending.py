@@ -38,7 +38,7 @@ from aiogram.exceptions import (
 from aiogram.types import LinkPreviewOptions
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.utils import timezone
 
 from botbridge import services
@@ -76,21 +76,25 @@ class Outcomes:
 
 
 class SenderLock:
-    """At most one sender per bot, across processes: the cache's atomic add."""
+    """At most one sender per bot, across processes: the cache's atomic add.
+
+    In the "locks" cache, which fails loudly: with Redis down the sender stops (its task is
+    retried), where the default cache would pretend the lock was taken or free."""
 
     def __init__(self) -> None:
         self.token = secrets.token_hex(8)
+        self.cache = caches["locks"]
 
     def acquire(self) -> bool:
-        return cache.add(LOCK_KEY, self.token, timeout=LOCK_SECONDS)
+        return self.cache.add(LOCK_KEY, self.token, timeout=LOCK_SECONDS)
 
     def renew(self) -> None:
-        cache.touch(LOCK_KEY, timeout=LOCK_SECONDS)
+        self.cache.touch(LOCK_KEY, timeout=LOCK_SECONDS)
 
     def release(self) -> None:
         # Only our own lock: after a long stall another sender may hold it now.
-        if cache.get(LOCK_KEY) == self.token:
-            cache.delete(LOCK_KEY)
+        if self.cache.get(LOCK_KEY) == self.token:
+            self.cache.delete(LOCK_KEY)
 
 
 def deliveries_send(*, stop_after_seconds: float | None = None) -> Report:

@@ -210,6 +210,12 @@ def deliveries_recover() -> int:
     return Delivery.objects.filter(status=Delivery.Status.SENDING).update(status=Delivery.Status.INTERRUPTED)
 
 
+def broadcasts_unfilled() -> list[int]:
+    """Broadcasts whose recipients are not listed yet: an announcement whose listing task was
+    never queued (the broker was down) or died."""
+    return list(Broadcast.objects.filter(filled_at__isnull=True).order_by("pk").values_list("pk", flat=True))
+
+
 def deliveries_waiting() -> bool:
     """Whether anything is still queued, due now or later (a 429 or a backoff)."""
     return Delivery.objects.filter(status=Delivery.Status.QUEUED).exists()
@@ -226,7 +232,8 @@ def notice_reading_reviewed(*, reading_id: int) -> Broadcast | None:
 
     One message through the broadcasts' sending path (its rate limit, 429 and 403
     handling). Readings sent on the web or through the API are not messaged: the
-    cabinet and the API show the decision.
+    cabinet and the API show the decision. Called inside the review's transaction, so
+    the message is queued if and only if the decision is recorded (the outbox).
     """
     reading = Reading.objects.select_related("meter__account").get(pk=reading_id)
     if reading.channel != Reading.Channel.TELEGRAM or not reading.chat_id:

@@ -22,7 +22,7 @@ SEND_SLICE_SECONDS = 300
 
 @shared_task
 def reminders_tick() -> list[int]:
-    """Start the reminders due now; a repeat is harmless. Also restarts an interrupted sender."""
+    """Start the reminders due now; a repeat is harmless."""
     if not settings.TELEGRAM_BOT_TOKEN:
         return []
     now = timezone.localtime()
@@ -33,9 +33,22 @@ def reminders_tick() -> list[int]:
         if broadcast.filled_at is None:
             broadcast_fill.delay(broadcast.pk)
             started.append(broadcast.pk)
-    if not started and services.deliveries_waiting():
-        deliveries_send.delay()
     return started
+
+
+@shared_task
+def outbox_tick() -> dict[str, int]:
+    """Hand over what requests wrote for the workers but could not queue (the broker was down),
+    and restart a sender that died: broadcasts still to be listed, deliveries still queued."""
+    if not settings.TELEGRAM_BOT_TOKEN:
+        return {}
+    unfilled = services.broadcasts_unfilled()
+    for broadcast_id in unfilled:
+        broadcast_fill.delay(broadcast_id)  # listing twice adds nothing twice
+    waiting = services.deliveries_waiting()
+    if waiting:
+        deliveries_send.delay()  # a second sender finds the lock taken and stands down
+    return {"broadcasts": len(unfilled), "send": int(waiting)}
 
 
 @shared_task
@@ -63,11 +76,3 @@ def deliveries_send(self) -> dict:
 @shared_task
 def processed_updates_prune() -> int:
     return services.processed_updates_prune(before=timezone.now() - dt.timedelta(days=2))
-
-
-@shared_task
-def reading_reviewed_notify(reading_id: int) -> int | None:
-    notice = services.notice_reading_reviewed(reading_id=reading_id)
-    if notice is not None:
-        transaction.on_commit(deliveries_send.delay)
-    return notice and notice.pk

@@ -16,6 +16,9 @@ app.conf.beat_schedule = {
     # window, from REMINDERS_HOUR); asking every five minutes lets a beat that was down
     # catch up the same day, and restarts a sender that died.
     "window-reminders": {"task": "botbridge.tasks.reminders_tick", "schedule": crontab(minute="*/5")},
+    # The outbox: what a request wrote for the workers while the broker was down goes out within
+    # a minute of its return; also restarts a sender that died.
+    "outbox": {"task": "botbridge.tasks.outbox_tick", "schedule": 60.0},
     # Bookkeeping that is only needed for a while: processed update ids (Telegram re-delivers
     # for up to a day), Idempotency-Key answers, sign-in links, failed linking attempts.
     "prune-processed-updates": {"task": "botbridge.tasks.processed_updates_prune", "schedule": crontab(3, 3)},

@@ -112,6 +112,12 @@ if not SECRET_KEY:
             "DJANGO_SECRET_KEY is not set: set it (50+ random characters) or set DJANGO_DEBUG=1 for development."
         )
     SECRET_KEY = "django-insecure-development-only-key-never-use-in-production-0123456789"  # noqa: S105 - DEBUG only
+elif not DEBUG and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")):
+    # What check --deploy calls weak: anyone who guesses it can sign sessions and sign-in links.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is too weak: use 50 or more random characters, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+    )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is empty: list the portal's host names, comma-separated.")
@@ -128,6 +134,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "simple_history",
     "accounts",
     "readings",
@@ -136,6 +143,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.language.ChosenLanguageMiddleware",
@@ -184,8 +192,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # its own, and a connection kept per thread piles up to PostgreSQL's max_connections.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    from psycopg_pool import ConnectionPool
+
     DATABASES["default"]["OPTIONS"] = {
-        "pool": {"min_size": 1, "max_size": env_int("DATABASE_POOL_SIZE", 10, low=1, high=500), "timeout": 10}
+        # A database that does not answer fails a request in seconds (a 503), not after a long hang.
+        "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 2, low=1, high=60),
+        "pool": {
+            "min_size": 1,
+            "max_size": env_int("DATABASE_POOL_SIZE", 10, low=1, high=500),
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 3, low=1, high=60),
+            # Every connection is checked as it leaves the pool: after a PostgreSQL restart the
+            # stale ones are replaced instead of failing the next requests one by one.
+            "check": ConnectionPool.check_connection,
+            "max_lifetime": 3600,
+        },
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -197,9 +217,25 @@ if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured(f"REDIS_URL={REDIS_URL!r}: expected redis://host:port/db.")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis is optional at run time: the cache holds only throttle counters and the sender's lock,
+    # nothing a reading needs. With Redis down, "default" answers as an empty cache (throttles let
+    # requests through, logged) instead of failing the request; "locks" fails loudly, because a
+    # lock that silently is not there would let two broadcast senders run.
+    _redis_options = {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5}
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": True},
+        },
+        "locks": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL, "OPTIONS": _redis_options},
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "locks": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "locks"},
+    }
 
 # Celery: with Redis a real broker; embedded mode runs tasks in-process, so nothing needs Redis.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -212,6 +248,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "Europe/Kyiv"
+# A web request that queues a task must not hang on a broker that is down: it tries briefly, and
+# what the task would do is already in the database (the outbox), for the schedule to pick up.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 5}
 
 # --- Passwords, language, time ----------------------------------------------
 
@@ -277,6 +318,23 @@ SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("DJANGO_HSTS_SECONDS", 31536000, l
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts only from the portal itself (and Telegram's Login
+# Widget when it is on), so injected markup could run nothing. Inline style attributes stay
+# allowed: the admin dashboard's bars are drawn with them, and a style cannot run code.
+_telegram_widget = ["https://telegram.org"] if env_str("TELEGRAM_BOT_USERNAME") else []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", *_telegram_widget],
+        "frame-src": ["https://oauth.telegram.org"] if _telegram_widget else ["'none'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 # The proxies whose X-Forwarded-For the portal believes (portal/clientip.py): unset, the header is ignored.
 TRUSTED_PROXIES = env_proxies("TRUSTED_PROXIES")
 X_FRAME_OPTIONS = "DENY"

@@ -12,3 +12,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("readings.urls")),
 ]
+
+# A 503 while the database is unreachable, the API's error shape under /api/ (portal/errors.py).
+handler500 = "portal.errors.server_error"

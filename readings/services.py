@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Meter, User
 from accounts.services import account_meter_prove
+from portal.queueing import enqueue
 from readings import selectors
 from readings.errors import FlagNotStanding, MeterInactive, ReviewNotPending, ReviewReasonRequired
 from readings.models import IdempotencyKey, Reading
@@ -161,12 +162,16 @@ def _review(reading_id: int, reviewed_by: User, status: str, *, note: str) -> Re
         reading.review_note = note
         reading._history_user = reviewed_by
         reading.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
-        transaction.on_commit(lambda: _notify_reviewed(reading.pk))
+        _notify_reviewed(reading.pk)
     return reading
 
 
 def _notify_reviewed(reading_id: int) -> None:
+    """The resident's message, written in the review's transaction (nothing is lost if the broker
+    is down); the sender is asked to start once it is committed."""
     # Imported here: the bot builds on readings, not the other way round.
-    from botbridge.tasks import reading_reviewed_notify
+    from botbridge.services import notice_reading_reviewed
+    from botbridge.tasks import deliveries_send
 
-    reading_reviewed_notify.delay(reading_id)
+    if notice_reading_reviewed(reading_id=reading_id) is not None:
+        transaction.on_commit(lambda: enqueue(deliveries_send))

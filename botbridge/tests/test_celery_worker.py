@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 
 from accounts.models import TelegramIdentity
 from botbridge import sending, services, tasks
@@ -63,7 +63,7 @@ def broker_clean() -> None:
     with app.connection_for_write() as connection:
         channel = connection.default_channel
         channel.client.delete(channel.unacked_key, channel.unacked_index_key)
-    cache.delete(sending.LOCK_KEY)
+    caches["locks"].delete(sending.LOCK_KEY)
 
 
 @pytest.fixture

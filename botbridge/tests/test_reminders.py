@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.core.cache import cache
+from django.core.cache import caches
 
 from accounts.models import AccountLink, TelegramIdentity
 from accounts.services import telegram_identity_resolve
@@ -129,7 +129,7 @@ def test_a_fill_killed_half_way_is_completed_by_the_next_run():
 @pytest.fixture
 def sender_settings(bot_settings):
     bot_settings.TELEGRAM_BROADCAST_RATE = 200
-    cache.delete(sending.LOCK_KEY)
+    caches["locks"].delete(sending.LOCK_KEY)
     return bot_settings
 
 

@@ -86,6 +86,8 @@ class BrowserPage:
     server_url: str
     screenshot_dir: Path
     requests: list[str] = field(default_factory=list)
+    # What the Content-Security-Policy stopped: a page that needs it blocked is broken for residents.
+    csp_violations: list[str] = field(default_factory=list)
     shots: int = 0
 
     def url(self, path: str) -> str:
@@ -154,7 +156,8 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestR
 
 @pytest.fixture
 def browser_page(request: pytest.FixtureRequest, chromium: Browser, live_server: LiveServer) -> Iterator[BrowserPage]:
-    """A fresh phone-sized, Ukrainian browser tab on the live server; checks for outside requests after."""
+    """A fresh phone-sized, Ukrainian browser tab on the live server; checks for outside requests
+    and for anything the Content-Security-Policy blocked, after."""
     context = chromium.new_context(viewport=PHONE_VIEWPORT, locale="uk-UA", color_scheme="light")
     context.set_default_timeout(TIMEOUT_MS)
     screenshot_dir = artifacts_dir() / "screenshots" / file_safe(request.node.name)
@@ -162,11 +165,16 @@ def browser_page(request: pytest.FixtureRequest, chromium: Browser, live_server:
     tab = BrowserPage(page=context.new_page(), server_url=live_server.url, screenshot_dir=screenshot_dir)
     # Context-wide, so requests of popups and frames count too.
     context.on("request", lambda req: tab.requests.append(req.url))
+    tab.page.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and tab.csp_violations.append(message.text),
+    )
     try:
         yield tab
         if request.node.stash.get(CALL_FAILED, False):
             tab.shot("failure")
         outside = tab.outside_requests()
         assert not outside, f"the browser requested outside hosts: {outside}"
+        assert not tab.csp_violations, f"the Content-Security-Policy blocked: {tab.csp_violations}"
     finally:
         context.close()

@@ -57,5 +57,19 @@ def test_a_request_to_an_outside_host_is_caught(browser_page: BrowserPage):
     page.set_content(f'<img src="{other_port}">')
     assert other_port in browser_page.outside_requests()
 
-    # Wanted here, so acknowledged: the fixture's own check after the test must not fail it.
+    # Wanted here, so acknowledged: the fixture's own checks after the test must not fail it.
     browser_page.requests.clear()
+    browser_page.csp_violations.clear()
+
+
+def test_the_content_security_policy_stops_an_injected_script(browser_page: BrowserPage):
+    page = browser_page.page
+    response = page.goto(browser_page.url("/signin/"))
+    assert response is not None
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+
+    # Markup that slipped past escaping, in the portal's own page: the browser refuses to run it.
+    page.set_content('<p>hello</p><script>document.title = "pwned"</script>')
+    assert page.title() != "pwned"
+    assert any("script-src" in violation for violation in browser_page.csp_violations)
+    browser_page.csp_violations.clear()

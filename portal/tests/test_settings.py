@@ -51,6 +51,10 @@ def test_production_without_a_secret_key_refuses_to_start():
         ("DATABASE_URL", "mysq://nowhere", "DATABASE_URL is not a usable database URL"),
         ("REDIS_URL", "127.0.0.1:6379", "expected redis://host:port/db"),
         ("TARIFF_UAH_PER_KWH", "four", "TARIFF_UAH_PER_KWH='four'"),
+        ("DJANGO_SECRET_KEY", "x", "DJANGO_SECRET_KEY is too weak"),
+        ("DJANGO_SECRET_KEY", "a" * 60, "DJANGO_SECRET_KEY is too weak"),
+        ("TRUSTED_PROXIES", "the load balancer", "TRUSTED_PROXIES='the load balancer': expected a count"),
+        ("TRUSTED_PROXIES", "11", "expected a number from 0 to 10"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value, says):
