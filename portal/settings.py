@@ -191,9 +191,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A pool, not persistent connections: under ASGI each request runs in a thread of
     # its own, and a connection kept per thread piles up to PostgreSQL's max_connections.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
-    from psycopg_pool import ConnectionPool
-
+    # With a pool, Django turns this into the pool's check of every connection as it leaves the
+    # pool: after a PostgreSQL restart the stale ones are replaced instead of failing the next
+    # requests one by one.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"]["OPTIONS"] = {
         # A database that does not answer fails a request in seconds (a 503), not after a long hang.
         "connect_timeout": env_int("DATABASE_CONNECT_TIMEOUT", 2, low=1, high=60),
@@ -201,9 +202,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "min_size": 1,
             "max_size": env_int("DATABASE_POOL_SIZE", 10, low=1, high=500),
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 3, low=1, high=60),
-            # Every connection is checked as it leaves the pool: after a PostgreSQL restart the
-            # stale ones are replaced instead of failing the next requests one by one.
-            "check": ConnectionPool.check_connection,
             "max_lifetime": 3600,
         },
     }
