@@ -8,6 +8,7 @@ the API). Messages say what is wrong and what to send instead.
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 
 class DomainError(Exception):
@@ -41,17 +42,30 @@ class MeterSerialInvalid(DomainError):
     )
 
 
-class AccountNotFound(DomainError):
-    code = "account_not_found"
-    template = _("There is no active account {number}. Check the number on your bill and try again.")
+class AccountMeterMismatch(DomainError):
+    """The account number and the meter serial do not prove an active meter.
 
+    One answer whether the account does not exist or the serial is wrong: two answers
+    would tell a guesser which account numbers exist. The resident reads both numbers
+    they typed and where each one is printed, and how many tries they have left.
+    """
 
-class MeterMismatch(DomainError):
-    code = "meter_mismatch"
+    code = "account_meter_mismatch"
     template = _(
-        "Meter {serial} is not an active meter of account {number}. "
-        "Check the serial printed on the meter and try again."
+        "Account {number} with meter {serial} was not found. Check both numbers: the account number is on "
+        "your electricity bill, the meter serial (the factory number) is printed on the meter itself."
     )
+
+    @property
+    def message(self) -> str:
+        left = self.params.get("attempts_left")
+        if left is None:
+            return super().message
+        if left == 0:
+            last = _("That was the last attempt for now: you can try again in {minutes} min.")
+            return f"{super().message} {str(last).format(minutes=self.params['minutes'])}"
+        more = ngettext("{count} more attempt before a pause.", "{count} more attempts before a pause.", left)
+        return f"{super().message} {more.format(count=left)}"
 
 
 class AlreadyLinked(DomainError):

@@ -104,12 +104,16 @@ class AccountLink(models.Model):
 class LinkAttempt(models.Model):
     """A failed attempt to prove an account, kept to rate-limit guessing of account numbers.
 
-    A signed-in user's attempts count per user; the cabinet's quick form, open to
-    anyone, counts them per IP address.
+    Every attempt counts against the user (when signed in), the client's network (when
+    the channel has one: the cabinet, the quick form, the API) and the account number
+    typed, whether or not such an account exists.
     """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", null=True, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    # What the per-address limit counts: the IPv4 address, or the /64 an IPv6 address is in
+    # (one machine usually holds a whole /64, so its single addresses are no limit at all).
+    network = models.CharField(_("network"), max_length=64, blank=True)
     account_number = models.CharField(max_length=64)
     attempted_at = models.DateTimeField(db_index=True)
 
@@ -118,12 +122,11 @@ class LinkAttempt(models.Model):
         verbose_name_plural = _("failed link attempts")
         indexes = [
             models.Index(fields=["user", "attempted_at"], name="link_attempt_user_time_idx"),
-            models.Index(fields=["ip_address", "attempted_at"], name="link_attempt_ip_time_idx"),
+            models.Index(fields=["network", "attempted_at"], name="link_attempt_network_time_idx"),
+            models.Index(fields=["account_number", "attempted_at"], name="link_attempt_number_time_idx"),
         ]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(user__isnull=False) | Q(ip_address__isnull=False), name="link_attempt_has_someone"
-            )
+            models.CheckConstraint(condition=Q(user__isnull=False) | ~Q(network=""), name="link_attempt_has_someone")
         ]
 
     def __str__(self) -> str:

@@ -1,9 +1,11 @@
 """The one write path for accounts, meters and links."""
 
 import datetime as dt
+import hashlib
 import io
 import math
 import secrets
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -19,12 +21,11 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.errors import (
-    AccountNotFound,
+    AccountMeterMismatch,
     AccountNumberInvalid,
     AlreadyLinked,
     EmailInvalid,
     EmailTaken,
-    MeterMismatch,
     MeterSerialInvalid,
     NotLinked,
     SignInLinkExpired,
@@ -47,13 +48,24 @@ from accounts.models import (
     TelegramIdentity,
     User,
 )
+from portal.clientip import address_network
 
 MAX_SERIAL_LENGTH = 32
 
 
+# Cyrillic capitals drawn like Latin ones: on a Ukrainian keyboard "АВ123" looks exactly like the
+# "AB123" printed on the meter. Serials are upper-cased first, so lower case is covered too.
+_LATIN_LOOKALIKES = str.maketrans("АВЕКМНОРСТХІУ", "ABEKMHOPCTXIY")
+
+
 def account_number_normalize(raw: str) -> str:
-    """Digits only; the spaces and dashes a bill prints between groups are dropped."""
-    number = "".join(str(raw or "").split()).replace("-", "")
+    """Digits only; the spaces and dashes a bill prints between groups are dropped.
+
+    NFKC and the digit folding read what phone keyboards send: full-width "１２３" and
+    other scripts' decimal digits become ASCII ones.
+    """
+    text = unicodedata.normalize("NFKC", str(raw or ""))
+    number = _ascii_digits("".join(text.split()).replace("-", ""))
     low, high = settings.ACCOUNT_NUMBER_LENGTH
     if not (number.isascii() and number.isdigit() and low <= len(number) <= high):
         raise AccountNumberInvalid(min_length=low, max_length=high)
@@ -61,11 +73,21 @@ def account_number_normalize(raw: str) -> str:
 
 
 def meter_serial_normalize(raw: str) -> str:
-    """Upper case without spaces, so "ab 123" typed on a phone finds serial AB123."""
-    serial = "".join(str(raw or "").split()).upper()
+    """Upper case without spaces, so "ab 123" typed on a phone finds serial AB123.
+
+    Full-width characters become ASCII (NFKC) and Cyrillic letters that look like Latin
+    ones become those Latin letters. The import stores serials through this function
+    too, so what is typed and what is stored meet.
+    """
+    text = unicodedata.normalize("NFKC", str(raw or ""))
+    serial = _ascii_digits("".join(text.split()).upper()).translate(_LATIN_LOOKALIKES)
     if not (0 < len(serial) <= MAX_SERIAL_LENGTH and serial.replace("-", "").isalnum()):
         raise MeterSerialInvalid()
     return serial
+
+
+def _ascii_digits(text: str) -> str:
+    return "".join(str(unicodedata.decimal(char)) if char.isdecimal() else char for char in text)
 
 
 def user_register(*, email: str, password: str) -> User:
@@ -84,9 +106,15 @@ def user_register(*, email: str, password: str) -> User:
         raise EmailTaken(email=email) from None
 
 
-def account_link(*, user: User, account_number: str, meter_serial: str) -> AccountLink:
-    """Link `user` to an account they prove by the serial of one of its active meters."""
-    meter = account_meter_prove(account_number=account_number, meter_serial=meter_serial, user=user)
+def account_link(*, user: User, account_number: str, meter_serial: str, ip_address: str | None = None) -> AccountLink:
+    """Link `user` to an account they prove by the serial of one of its active meters.
+
+    `ip_address` is the client's address on the web and in the API (the bot has none):
+    failed attempts count against it too.
+    """
+    meter = account_meter_prove(
+        account_number=account_number, meter_serial=meter_serial, user=user, ip_address=ip_address
+    )
     try:
         with transaction.atomic():
             return AccountLink.objects.create(user=user, account=meter.account)
@@ -94,46 +122,134 @@ def account_link(*, user: User, account_number: str, meter_serial: str) -> Accou
         raise AlreadyLinked(number=meter.account.number) from None
 
 
+# Anonymous requests without a readable address share one budget: without one, each would be unlimited.
+UNKNOWN_NETWORK = "unknown"
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: a key of the counts below
+class _AttemptLimit:
+    """One budget of failed attempts: whose, the rows it counts, how many per period."""
+
+    key: str
+    rows: dict
+    limit: int
+    own: bool  # the requester's own budget (user, address): its tries left are told to them
+
+
 def account_meter_prove(
     *, account_number: str, meter_serial: str, user: User | None = None, ip_address: str | None = None
 ) -> Meter:
     """The active meter that an account number and a meter serial prove, or a refusal.
 
-    Failed attempts are counted per user (or, for someone not signed in, per IP
-    address) and refused past LINK_ATTEMPTS_MAX, so account numbers cannot be
-    enumerated by guessing.
+    A wrong account number and a wrong serial get the same answer (AccountMeterMismatch)
+    after the same queries, so a guess does not tell whether an account exists. Failed
+    attempts are limited per user (LINK_ATTEMPTS_MAX), per client address
+    (LINK_ATTEMPTS_PER_ADDRESS, signed in or not) and per account number typed
+    (LINK_ATTEMPTS_PER_ACCOUNT), all in the database, so they hold without Redis.
+
+    Call it outside a transaction: the refusal would roll back the recorded attempt.
     """
     number = account_number_normalize(account_number)
     serial = meter_serial_normalize(meter_serial)
-    who = {"user": user} if user is not None else {"ip_address": ip_address}
-    _check_link_attempts(who)
-    account = PersonalAccount.objects.filter(number=number, is_active=True).first()
-    if account is None:
-        _record_failed_attempt(who, number)
-        raise AccountNotFound(number=number)
-    meter = account.meters.filter(serial=serial, is_active=True).select_related("account").first()
-    if meter is None:
-        _record_failed_attempt(who, number)
-        raise MeterMismatch(number=number, serial=serial)
-    return meter
+    address = address_network(ip_address)
+    network = address or (UNKNOWN_NETWORK if user is None else "")
+    limits = _link_attempt_limits(user=user, network=network, number=number)
+    with transaction.atomic():
+        # Without the lock, N concurrent wrong guesses would all count the same attempts
+        # before any of them is recorded and all be let through: the limit would be N.
+        # PostgreSQL: advisory locks on the budgets' keys; SQLite: BEGIN IMMEDIATE
+        # (settings) already takes the database's write lock when this block opens.
+        _link_attempts_lock(limits)
+        now = timezone.now()
+        recent = {limit: _recent_attempts(limit, now) for limit in limits}
+        _refuse_when_spent(recent, now)
+        # One query whether the number or the serial is wrong: the same work, the same time.
+        meter = (
+            Meter.objects.filter(account__number=number, account__is_active=True, serial=serial, is_active=True)
+            .select_related("account")
+            .first()
+        )
+        if meter is not None:
+            return meter
+        LinkAttempt.objects.create(
+            user=user,
+            ip_address=ip_address if address else None,
+            network=network,
+            account_number=number,
+            attempted_at=now,
+        )
+    raise AccountMeterMismatch(number=number, serial=serial, **_attempts_left(recent, now))
 
 
-def _check_link_attempts(who: dict) -> None:
-    since = timezone.now() - dt.timedelta(seconds=settings.LINK_ATTEMPTS_PERIOD_SECONDS)
-    attempts = list(
-        LinkAttempt.objects.filter(**who, attempted_at__gte=since)
-        .order_by("-attempted_at")
-        .values_list("attempted_at", flat=True)[: settings.LINK_ATTEMPTS_MAX]
+def _link_attempt_limits(*, user: User | None, network: str, number: str) -> list[_AttemptLimit]:
+    # The account number as typed, whether it exists or not: limiting only real ones
+    # would make the limit itself tell which exist.
+    limits = [_AttemptLimit(f"number:{number}", {"account_number": number}, settings.LINK_ATTEMPTS_PER_ACCOUNT, False)]
+    if user is not None:
+        limits.append(_AttemptLimit(f"user:{user.pk}", {"user": user}, settings.LINK_ATTEMPTS_MAX, True))
+    if network:
+        limits.append(
+            _AttemptLimit(f"network:{network}", {"network": network}, settings.LINK_ATTEMPTS_PER_ADDRESS, True)
+        )
+    return limits
+
+
+def _link_attempts_lock(limits: Sequence[_AttemptLimit]) -> None:
+    """Hold PostgreSQL's transaction-level advisory locks on the budgets' keys until commit.
+
+    Taken in ascending key order, so two requests sharing two budgets cannot each hold
+    one and wait for the other. A hash collision only makes unrelated requests wait.
+    """
+    if connection.vendor != "postgresql":
+        return
+    keys = sorted(
+        int.from_bytes(
+            hashlib.blake2b(f"link_attempts:{limit.key}".encode(), digest_size=8).digest(), "big", signed=True
+        )
+        for limit in limits
     )
-    if len(attempts) >= settings.LINK_ATTEMPTS_MAX:
-        # Free again when the oldest of the counted attempts leaves the period.
-        retry_at = attempts[-1] + dt.timedelta(seconds=settings.LINK_ATTEMPTS_PERIOD_SECONDS)
-        seconds = max(1, (retry_at - timezone.now()).total_seconds())
-        raise TooManyAttempts(minutes=math.ceil(seconds / 60), retry_after=math.ceil(seconds))
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
-def _record_failed_attempt(who: dict, number: str) -> None:
-    LinkAttempt.objects.create(**who, account_number=number, attempted_at=timezone.now())
+def _recent_attempts(limit: _AttemptLimit, now: dt.datetime) -> list[dt.datetime]:
+    """The budget's newest failed attempts in the period, newest first, at most `limit` of them."""
+    since = now - dt.timedelta(seconds=settings.LINK_ATTEMPTS_PERIOD_SECONDS)
+    return list(
+        LinkAttempt.objects.filter(**limit.rows, attempted_at__gt=since)
+        .order_by("-attempted_at")
+        .values_list("attempted_at", flat=True)[: limit.limit]
+    )
+
+
+def _refuse_when_spent(recent: dict[_AttemptLimit, list[dt.datetime]], now: dt.datetime) -> None:
+    # A budget is free again when the oldest of its counted attempts leaves the period;
+    # with several spent, the latest of those moments.
+    retry_at = [stamps[-1] for limit, stamps in recent.items() if len(stamps) >= limit.limit]
+    if retry_at:
+        raise TooManyAttempts(**_retry_in(max(retry_at), now))
+
+
+def _attempts_left(recent: dict[_AttemptLimit, list[dt.datetime]], now: dt.datetime) -> dict:
+    """How many more failures the requester's own budgets allow, counting the one just made.
+
+    The per-account budget is left out: how many others failed on a number lately would
+    hint that it is a real one.
+    """
+    left = {limit: limit.limit - len(stamps) - 1 for limit, stamps in recent.items() if limit.own}
+    fewest = min(left.values())
+    if fewest > 0:
+        return {"attempts_left": fewest}
+    spent = [[now, *recent[limit]][limit.limit - 1] for limit, count in left.items() if count <= 0]
+    return {"attempts_left": 0, **_retry_in(max(spent), now)}
+
+
+def _retry_in(oldest: dt.datetime, now: dt.datetime) -> dict:
+    seconds = max(
+        1, math.ceil((oldest + dt.timedelta(seconds=settings.LINK_ATTEMPTS_PERIOD_SECONDS) - now).total_seconds())
+    )
+    return {"minutes": math.ceil(seconds / 60), "retry_after": seconds}
 
 
 def account_unlink(*, user: User, account_number: str) -> None:

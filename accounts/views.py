@@ -23,6 +23,7 @@ from accounts.errors import DomainError, NotLinked, TooManyAttempts
 from accounts.forms import LinkForm, SignInForm, SignUpForm
 from accounts.models import AccountLink, User
 from accounts.telegram_login import telegram_login_verify
+from portal.clientip import client_ip
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -99,11 +100,12 @@ def _signin_refused(request: HttpRequest, refusal: DomainError) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_link(request: HttpRequest) -> HttpResponse:
     form = LinkForm(request.POST or None)
-    status = 200
+    status, refusal = 200, None
     if form.is_valid():
         try:
-            link = services.account_link(user=request.user, **form.cleaned_data)
-        except DomainError as refusal:
+            link = services.account_link(user=request.user, ip_address=client_ip(request), **form.cleaned_data)
+        except DomainError as error:
+            refusal = error
             form.add_error(None, refusal.message)
             status = 429 if isinstance(refusal, TooManyAttempts) else 400
         else:
@@ -111,7 +113,15 @@ def account_link(request: HttpRequest) -> HttpResponse:
             return redirect("account", number=link.account.number)
     elif form.is_bound:
         status = 400
-    return render(request, "cabinet/link.html", {"form": form, "nav": "link"}, status=status)
+    response = render(request, "cabinet/link.html", {"form": form, "nav": "link"}, status=status)
+    return with_retry_after(response, refusal)
+
+
+def with_retry_after(response: HttpResponse, refusal: DomainError | None) -> HttpResponse:
+    """A refusal that says when to come back says it to programs too, as the API does."""
+    if refusal is not None and "retry_after" in refusal.params:
+        response["Retry-After"] = str(refusal.params["retry_after"])
+    return response
 
 
 @login_required

@@ -60,3 +60,17 @@ def parse_ip(raw: str) -> Address | None:
 
 def _is_trusted(address: Address, networks: tuple) -> bool:
     return any(address.version == network.version and address in network for network in networks)
+
+
+def address_network(ip: str | None) -> str:
+    """What one client's limit counts: an IPv4 address itself, an IPv6 address's /64.
+
+    An IPv6 host is usually given a whole /64 and can pick any address in it, so a
+    limit per IPv6 address would be a limit per guess.
+    """
+    address = parse_ip(ip or "")
+    if address is None:
+        return ""
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)

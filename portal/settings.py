@@ -355,6 +355,12 @@ ACCOUNT_NUMBER_LENGTH = env_range("ACCOUNT_NUMBER_LENGTH", "6-12", low=1, high=2
 # Failed linking attempts a user may make per period before linking is refused for a while.
 LINK_ATTEMPTS_MAX = env_int("LINK_ATTEMPTS_MAX", 5, low=1, high=1000)
 LINK_ATTEMPTS_PERIOD_SECONDS = env_int("LINK_ATTEMPTS_PERIOD_SECONDS", 3600, low=60, high=7 * 86400)
+# Failed attempts per period from one client address (an IPv6 address's /64), whatever the user,
+# signed in or not: sign-ups are free, so without it each new user would bring new guesses.
+LINK_ATTEMPTS_PER_ADDRESS = env_int("LINK_ATTEMPTS_PER_ADDRESS", 20, low=1, high=100000)
+# Failed attempts per period on one account number, from anyone: guessing one account's meter
+# serial from many addresses stops here. Counted for numbers that do not exist as well.
+LINK_ATTEMPTS_PER_ACCOUNT = env_int("LINK_ATTEMPTS_PER_ACCOUNT", 10, low=1, high=100000)
 
 # The submission window (DOMAIN.md): last BEFORE days of a month + first AFTER of the next.
 READINGS_WINDOW_DAYS = env_choice("READINGS_WINDOW_DAYS", "working", ("working", "calendar"))

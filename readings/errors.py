@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts.errors import DomainError
+from accounts.errors import DomainError, TooManyAttempts
 
 
 class ReadingEmpty(DomainError):
@@ -114,3 +114,12 @@ class ReviewReasonRequired(DomainError):
 class FlagNotStanding(DomainError):
     code = "flag_not_standing"
     template = _("Only the period's accepted reading can be flagged for review (this one is “{status}”).")
+
+
+class TooManyQuickAttempts(TooManyAttempts):
+    """The attempt limit as the quick form meets it: there, one sends a reading, not adds an account."""
+
+    template = _(
+        "Too many unsuccessful attempts to send a reading: the account number and the meter serial did not "
+        "match. Try again in {minutes} min, or call the company's contact centre."
+    )

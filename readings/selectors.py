@@ -9,9 +9,10 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from accounts.errors import MeterMismatch, MeterNotLinked, MeterRequired
+from accounts.errors import AccountMeterMismatch, MeterNotLinked, MeterRequired
 from accounts.models import Meter, PersonalAccount, User
 from accounts.selectors import account_link_get
+from accounts.services import meter_serial_normalize
 from readings import window
 from readings.models import CalendarOverride, Reading
 from readings.rules import JumpRule
@@ -137,9 +138,10 @@ def account_meter(*, account: PersonalAccount, serial: str | None) -> Meter:
     """The active meter a reading is for: the named one, or the account's only one."""
     meters = list(Meter.objects.filter(account=account, is_active=True).select_related("account").order_by("serial"))
     if serial is not None:
-        chosen = [meter for meter in meters if meter.serial == "".join(serial.split()).upper()]
+        wanted = meter_serial_normalize(serial)
+        chosen = [meter for meter in meters if meter.serial == wanted]
         if not chosen:
-            raise MeterMismatch(number=account.number, serial=serial[:32])
+            raise AccountMeterMismatch(number=account.number, serial=wanted)
         return chosen[0]
     if len(meters) != 1:
         raise MeterRequired(number=account.number, serials=", ".join(meter.serial for meter in meters) or "—")

@@ -6,11 +6,18 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.errors import TooManyAttempts
 from accounts.models import Meter, User
 from accounts.services import account_meter_prove
 from portal.queueing import enqueue
 from readings import selectors
-from readings.errors import FlagNotStanding, MeterInactive, ReviewNotPending, ReviewReasonRequired
+from readings.errors import (
+    FlagNotStanding,
+    MeterInactive,
+    ReviewNotPending,
+    ReviewReasonRequired,
+    TooManyQuickAttempts,
+)
 from readings.models import IdempotencyKey, Reading
 from readings.parsing import check_values, parse_reading
 from readings.rules import assess
@@ -105,10 +112,14 @@ def reading_submit_by_number(
 ) -> Reading:
     """A reading from someone not signed in, who proves the meter by account number and serial.
 
-    Failed proofs count against the sender's IP address like linking attempts do,
-    so the quick form cannot be used to find out which account numbers exist.
+    Failed proofs count against the sender's address and the account number like
+    linking attempts do, so the quick form cannot be used to find out which account
+    numbers exist.
     """
-    meter = account_meter_prove(account_number=account_number, meter_serial=meter_serial, ip_address=ip_address)
+    try:
+        meter = account_meter_prove(account_number=account_number, meter_serial=meter_serial, ip_address=ip_address)
+    except TooManyAttempts as refusal:
+        raise TooManyQuickAttempts(**refusal.params) from None
     return reading_submit(meter=meter, text=text, channel=Reading.Channel.WEB, confirm=confirm, ip_address=ip_address)
 
 

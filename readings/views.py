@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.errors import DomainError, TooManyAttempts
 from accounts.masking import mask_address
-from accounts.views import own_link
+from accounts.views import own_link, with_retry_after
 from portal.clientip import client_ip
 from readings import charts, selectors
 from readings.errors import ConfirmationRequired
@@ -225,7 +225,7 @@ def quick_submit(request: HttpRequest) -> HttpResponse:
     """A reading without signing in: the account number and the meter serial prove the meter."""
     form = QuickSubmitForm(request.POST or None)
     context = {"form": form, "question": None, "outcome": None, "nav": "quick", **window_banner()}
-    status = 200
+    status, refusal = 200, None
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -238,7 +238,8 @@ def quick_submit(request: HttpRequest) -> HttpResponse:
             )
         except ConfirmationRequired as question:
             context["question"] = question.message
-        except DomainError as refusal:
+        except DomainError as error:
+            refusal = error
             form.add_error(None, refusal.message)
             status = 429 if isinstance(refusal, TooManyAttempts) else 400
         else:
@@ -250,4 +251,4 @@ def quick_submit(request: HttpRequest) -> HttpResponse:
     elif QUICK_RECORDED in request.session:
         reading = selectors.reading_by_id(reading_id=request.session.pop(QUICK_RECORDED))
         context["outcome"] = selectors.reading_outcome(reading) if reading else None
-    return render(request, "cabinet/quick.html", context, status=status)
+    return with_retry_after(render(request, "cabinet/quick.html", context, status=status), refusal)

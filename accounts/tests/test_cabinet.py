@@ -8,8 +8,7 @@ from django.core import mail
 from django.utils import translation
 
 from accounts.errors import (
-    AccountNotFound,
-    MeterMismatch,
+    AccountMeterMismatch,
     NotLinked,
     SignInLinkInvalid,
     SignInLinkUsed,
@@ -239,12 +238,14 @@ def test_linking_speaks_the_bots_words_and_is_throttled(client, resident, settin
     meter = MeterFactory()
     response = client.post("/link/", {"account_number": "999999999", "meter_serial": meter.serial})
     assert response.status_code == 400
-    assert uk(AccountNotFound(number="999999999")) in page(response)
+    assert uk(AccountMeterMismatch(number="999999999", serial=meter.serial, attempts_left=1)) in page(response)
     response = client.post("/link/", {"account_number": meter.account.number, "meter_serial": "X1"})
-    assert uk(MeterMismatch(number=meter.account.number, serial="X1")) in page(response)
+    last = AccountMeterMismatch(number=meter.account.number, serial="X1", attempts_left=0, minutes=60)
+    assert uk(last) in page(response)
     response = client.post("/link/", {"account_number": meter.account.number, "meter_serial": meter.serial})
     assert response.status_code == 429
     assert uk(TooManyAttempts(minutes=60, retry_after=3600)) in page(response)
+    assert response["Retry-After"] == "3600"
     assert not AccountLink.objects.exists()
 
 

@@ -35,9 +35,9 @@ def test_what_a_phone_types_is_normalised():
 @pytest.mark.parametrize(
     ("number", "serial", "code"),
     [
-        ("999999999", "AB123", "account_not_found"),
-        ("123456789", "ZZ999", "meter_mismatch"),
-        ("123456789", "OLD1", "meter_mismatch"),  # a removed meter does not prove the account
+        ("999999999", "AB123", "account_meter_mismatch"),
+        ("123456789", "ZZ999", "account_meter_mismatch"),
+        ("123456789", "OLD1", "account_meter_mismatch"),  # a removed meter does not prove the account
         ("12345", "AB123", "account_number_invalid"),  # too short (6-12 digits)
         ("1234567890123", "AB123", "account_number_invalid"),
         ("12345678a", "AB123", "account_number_invalid"),
@@ -58,7 +58,9 @@ def test_a_wrong_pair_is_refused_and_nothing_is_linked(number, serial, code):
 
 def test_an_inactive_account_cannot_be_linked():
     MeterFactory(account__number="123456789", account__is_active=False, serial="AB123")
-    assert refused_code(user=UserFactory(), account_number="123456789", meter_serial="AB123") == "account_not_found"
+    assert (
+        refused_code(user=UserFactory(), account_number="123456789", meter_serial="AB123") == "account_meter_mismatch"
+    )
 
 
 def test_linking_twice_says_already_linked():
@@ -87,7 +89,10 @@ def test_guessing_is_stopped_after_five_failures_and_allowed_again_an_hour_later
     user, neighbour = UserFactory(), UserFactory()
     with time_machine.travel("2026-11-27 10:00Z", tick=False) as clock:
         for guess in range(5):
-            assert refused_code(user=user, account_number=f"10000000{guess}", meter_serial="X1") == "account_not_found"
+            assert (
+                refused_code(user=user, account_number=f"10000000{guess}", meter_serial="X1")
+                == "account_meter_mismatch"
+            )
         # Even the right pair is refused now, so guessing cannot continue.
         with pytest.raises(DomainError) as refused:
             account_link(user=user, account_number="123456789", meter_serial="AB123")

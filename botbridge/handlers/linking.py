@@ -5,7 +5,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from asgiref.sync import sync_to_async
 
-from accounts.errors import AccountNotFound, DomainError, MeterMismatch, MeterSerialInvalid
+from accounts.errors import AccountMeterMismatch, DomainError, MeterSerialInvalid
 from accounts.models import User
 from accounts.services import account_link, account_number_normalize
 from botbridge import keyboards, texts
@@ -31,10 +31,11 @@ async def meter_serial(message: Message, state: FSMContext, user: User) -> None:
     number = (await state.get_data())["number"]
     try:
         link = await sync_to_async(account_link)(user=user, account_number=number, meter_serial=message.text)
-    except (MeterMismatch, MeterSerialInvalid) as refusal:
+    except MeterSerialInvalid as refusal:
         await message.answer(f"{refusal.message}\n{texts.retry_meter_serial()}")
         return
-    except AccountNotFound as refusal:
+    except AccountMeterMismatch as refusal:
+        # Either number may be the wrong one and the answer must not say which: both again.
         await state.set_state(Linking.number)
         await message.answer(f"{refusal.message}\n{texts.retry_account_number()}")
         return

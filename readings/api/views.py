@@ -90,7 +90,12 @@ class AccountsView(ThrottledPost):
     @extend_schema(request=io.LinkIn, responses={201: io.AccountOut, **errors(400, 401, 409, 413, 429)})
     def post(self, request: Request) -> Response:
         data = _valid(io.LinkIn, request)
-        link = account_link(user=request.user, account_number=data["account_number"], meter_serial=data["meter_serial"])
+        link = account_link(
+            user=request.user,
+            account_number=data["account_number"],
+            meter_serial=data["meter_serial"],
+            ip_address=client_ip(request),
+        )
         [account] = selectors.accounts_with_meters(user=request.user, number=link.account.number)
         return Response(io.AccountOut(account).data, status=status.HTTP_201_CREATED)
 

@@ -141,8 +141,8 @@ def test_linking_and_listing_show_the_masked_address_and_the_last_reading(home):
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        ({"account_number": "999999999", "meter_serial": "AB123"}, 400, "account_not_found"),
-        ({"account_number": "123456789", "meter_serial": "ZZ1"}, 400, "meter_mismatch"),
+        ({"account_number": "999999999", "meter_serial": "AB123"}, 400, "account_meter_mismatch"),
+        ({"account_number": "123456789", "meter_serial": "ZZ1"}, 400, "account_meter_mismatch"),
         ({"account_number": "12", "meter_serial": "AB123"}, 400, "account_number_invalid"),
         ({"account_number": "123456789"}, 400, "invalid"),
         ({"account_number": 123456789, "meter_serial": ["AB123"]}, 400, "invalid"),
@@ -217,7 +217,7 @@ def test_outside_the_window_it_is_a_control_reading_with_the_next_window(maria):
         ({}, 400, "invalid"),
         ({"value": "1250", "extra": 1}, 400, "invalid"),
         ({"value": "1" * 65}, 400, "invalid"),
-        ({"value": "1250", "meter": "NOPE"}, 400, "meter_mismatch"),
+        ({"value": "1250", "meter": "NOPE"}, 400, "account_meter_mismatch"),
         ({"value": "1250", "confirm": "maybe"}, 400, "invalid"),
     ],
 )

@@ -11,11 +11,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from accounts.errors import AccountNotFound, MeterMismatch, TooManyAttempts
+from accounts.errors import AccountMeterMismatch
 from accounts.models import AccountLink
 from accounts.tests.factories import MeterFactory, PersonalAccountFactory, UserFactory
 from conftest import kyiv
-from readings.errors import ReadingDecimal, ReadingDecrease, UnusualJumpConfirmation
+from readings.errors import ReadingDecimal, ReadingDecrease, TooManyQuickAttempts, UnusualJumpConfirmation
 from readings.models import Reading
 from readings.services import reading_submit
 from readings.window import add_months
@@ -268,19 +268,24 @@ def test_the_quick_form_records_a_reading_without_signing_in(client, in_window):
 
 
 def test_the_quick_form_refuses_a_wrong_serial_and_throttles_guessing(client, settings, in_window):
-    settings.LINK_ATTEMPTS_MAX = 3
+    settings.LINK_ATTEMPTS_PER_ADDRESS = 3
     meter = MeterFactory()
     wrong = {"account_number": meter.account.number, "meter_serial": "NOPE1", "reading": "1200"}
     response = client.post("/quick/", wrong)
     assert response.status_code == 400
-    assert uk(MeterMismatch(number=meter.account.number, serial="NOPE1")) in page(response)
+    assert uk(AccountMeterMismatch(number=meter.account.number, serial="NOPE1", attempts_left=2)) in page(response)
     unknown = {**wrong, "account_number": "999999999"}
-    assert uk(AccountNotFound(number="999999999")) in page(client.post("/quick/", unknown))
+    assert uk(AccountMeterMismatch(number="999999999", serial="NOPE1", attempts_left=1)) in page(
+        client.post("/quick/", unknown)
+    )
     client.post("/quick/", wrong)
     right = {**wrong, "meter_serial": meter.serial}
     response = client.post("/quick/", right)
     assert response.status_code == 429
-    assert uk(TooManyAttempts(minutes=60, retry_after=3600)) in page(response)
+    # Words for sending a reading, not for adding an account.
+    assert uk(TooManyQuickAttempts(minutes=60, retry_after=3600)) in page(response)
+    assert "передати показання" in uk(TooManyQuickAttempts(minutes=60, retry_after=3600))
+    assert response["Retry-After"] == "3600"
     assert not Reading.objects.exists()
     # Another address is not held back by these attempts.
     assert client.post("/quick/", right, REMOTE_ADDR="192.0.2.77").status_code == 302
