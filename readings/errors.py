@@ -114,3 +114,8 @@ class ReviewReasonRequired(DomainError):
 class FlagNotStanding(DomainError):
     code = "flag_not_standing"
     template = _("Only the period's accepted reading can be flagged for review (this one is “{status}”).")
+
+
+class DateOutOfRange(DomainError):
+    code = "date_out_of_range"
+    template = _("Give a date from {first} to {last}.")
