@@ -367,6 +367,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # The account number's pattern, and that a reading is "value" or "values".
+        "readings.api.schema.postprocess",
+    ],
 }
 
 # --- Telegram -----------------------------------------------------------------
