@@ -8,7 +8,7 @@ from django.db.models import Count, Q
 from accounts.errors import DomainError
 from botbridge import services
 from botbridge.models import Broadcast, Delivery
-from portal.admin import ReadOnlyAdmin
+from portal.admin import DateDrilldownAdmin, ReadOnlyAdmin
 from portal.queueing import enqueue
 
 STATUSES = [status.value for status in Delivery.Status]
@@ -39,7 +39,7 @@ def _count_column(status: str):
 
 
 @admin.register(Broadcast)
-class BroadcastAdmin(admin.ModelAdmin):
+class BroadcastAdmin(DateDrilldownAdmin):
     """Reminders are made by the schedule; staff add announcements and watch progress."""
 
     form = AnnouncementForm

@@ -48,6 +48,11 @@ class Resident(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         sender = data.get("event_from_user")
         chat = data.get("event_chat")
+        if sender is None and (chat is None or chat.type == "private"):
+            # A message sent on behalf of a chat has no `from`; in a private chat no resident
+            # sent it and the handlers there need one. Taken, so Telegram does not resend it.
+            logger.info("update %s has no sender; dropped", getattr(event, "update_id", "?"))
+            return None
         if sender is None or sender.is_bot or (chat is not None and chat.type != "private"):
             with translation.override("uk"):
                 return await handler(event, data)

@@ -6,15 +6,14 @@ import logging
 import threading
 
 from aiogram import Bot
-from aiogram.types import Update
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from pydantic import ValidationError
 
 from botbridge.dispatcher import bot_create, feed
+from botbridge.intake import NotAnUpdate, update_parse
 
 logger = logging.getLogger(__name__)
 _local = threading.local()
@@ -30,8 +29,8 @@ async def webhook(request: HttpRequest) -> HttpResponse:
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         return JsonResponse({"detail": "Wrong or missing secret token."}, status=403)
     try:
-        update = Update.model_validate_json(request.body)
-    except (ValidationError, ValueError) as error:
+        update = update_parse(request.body)
+    except NotAnUpdate as error:
         logger.warning("webhook: malformed update refused: %s", str(error)[:300])
         return JsonResponse({"detail": "The body is not a Telegram update."}, status=400)
     bot = _bot_for(request)

@@ -147,6 +147,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.language.ChosenLanguageMiddleware",
+    # Refuses a NUL in the address (400) and a body over its path's limit (413) before anything reads them.
+    "portal.guards.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -413,6 +415,10 @@ REST_FRAMEWORK = {
 }
 # A reading or a link is a few dozen bytes; a bigger body is refused before parsing.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 16384, low=1024, high=10 * 1024 * 1024)
+# Bodies elsewhere (portal/guards.py): admin takes the master-data CSV (up to 50 MB,
+# accounts.services.UPLOAD_MAX_BYTES) with the form around it; every other page and the
+# Telegram webhook take Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), far above any form or update.
+ADMIN_MAX_BODY_BYTES = 51 * 1024 * 1024
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pokaznyk API",
     "DESCRIPTION": "Electricity meter readings for residents, billing and integrators.",
@@ -423,6 +429,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # The account number's pattern, and that a reading is "value" or "values".
+        "readings.api.schema.postprocess",
+    ],
 }
 
 # --- Telegram -----------------------------------------------------------------

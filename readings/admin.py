@@ -10,16 +10,16 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.errors import DomainError
-from portal.admin import ReadOnlyAdmin
+from portal.admin import DateDrilldownAdmin, ReadOnlyAdmin
 from readings import export, selectors
 from readings.labels import values_text
 from readings.models import CalendarOverride, Reading, ReadingForReview
 from readings.services import reading_approve, reading_flag, reading_reject
-from readings.window import add_months
+from readings.window import add_months, check_in_range
 
 
 @admin.register(Reading)
-class ReadingAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+class ReadingAdmin(SimpleHistoryAdmin, DateDrilldownAdmin, ReadOnlyAdmin):
     """Read-only for now: readings change only through the services (the staff issue adds actions)."""
 
     list_display = ("meter", "account_number", "period", "values_display", "status", "channel", "submitted_at")
@@ -74,7 +74,9 @@ class ReadingAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
             "next": add_months(period, 1),
             "form": form,
         }
-        return TemplateResponse(request, "admin/readings/dashboard.html", context)
+        # A period refused (not a 1st, out of range) is said above the current window's figures.
+        status = 400 if form.is_bound and not form.is_valid() else 200
+        return TemplateResponse(request, "admin/readings/dashboard.html", context, status=status)
 
     def export_view(self, request):
         """The period's readings for billing, by the same code as the API's export."""
@@ -135,6 +137,10 @@ class PeriodForm(forms.Form):
         period = self.cleaned_data["period"]
         if period.day != 1:
             raise forms.ValidationError(_("Give the period as the 1st of a month: YYYY-MM-01."))
+        try:
+            check_in_range(period)
+        except DomainError as refusal:
+            raise forms.ValidationError(refusal.message) from None
         return period
 
 

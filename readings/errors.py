@@ -123,3 +123,8 @@ class TooManyQuickAttempts(TooManyAttempts):
         "Too many unsuccessful attempts to send a reading: the account number and the meter serial did not "
         "match. Try again in {minutes} min, or call the company's contact centre."
     )
+
+
+class DateOutOfRange(DomainError):
+    code = "date_out_of_range"
+    template = _("Give a date from {first} to {last}.")

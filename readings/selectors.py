@@ -49,6 +49,7 @@ def working_calendar(around: dt.date) -> window.WorkingCalendar:
 def window_on(day: dt.date | None = None) -> window.Window:
     """The window containing `day` (default: today in Kyiv), or the next one."""
     day = day or timezone.localdate()
+    window.check_in_range(day)  # before the calendar's query, which reckons two months either side
     return window.window_on(day, window_policy(), working_calendar(day))
 
 

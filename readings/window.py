@@ -14,8 +14,15 @@ from typing import Literal
 
 import holidays
 
+from readings.errors import DateOutOfRange
+
 DayKind = Literal["working", "calendar"]
 ONE_DAY = dt.timedelta(days=1)
+# The days a window is looked up for (window_on; the admin's periods too). Reckoning reaches
+# months around a day (the calendar's overrides, the next windows), and Python's dates end at
+# years 1 and 9999, so a day near either end overflows; no reading is for a year outside these.
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2100, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,12 @@ class WorkingCalendar:
         return _ukrainian_holidays(day.year).is_working_day(day)
 
 
+def check_in_range(day: dt.date) -> None:
+    """Refuses a date outside FIRST_DAY … LAST_DAY with the message every channel shows."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise DateOutOfRange(first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat())
+
+
 def first_of_month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
@@ -105,6 +118,7 @@ def _working_days(
 
 def window_on(day: dt.date, policy: WindowPolicy, calendar: WorkingCalendar) -> Window:
     """The window containing `day`, or else the next one to open after it."""
+    check_in_range(day)
     period = first_of_month(day)
     for months_ahead in range(3):
         window = window_for_period(add_months(period, months_ahead), policy, calendar)

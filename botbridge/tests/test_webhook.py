@@ -8,6 +8,7 @@ import time_machine
 from django.core.management import call_command
 from django.db import OperationalError
 
+from accounts.models import TelegramIdentity
 from accounts.tests.factories import MeterFactory
 from botbridge.models import ProcessedUpdate
 from botbridge.tests import updates
@@ -135,3 +136,44 @@ def test_when_the_work_fails_the_webhook_says_500_and_telegrams_retry_does_it(we
         assert post(client, reading).status_code == 200  # Telegram re-delivers the same update
     assert Reading.objects.get().values == (1250,)
     assert "Показання прийнято: 1250" in webhook_resident.fake.texts(111)[-1]
+
+
+# --- Crafted updates: a clear 400 for what Telegram never sends, 200 for what it may ----------
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        updates.message("/start", update_id=2**63),  # one past the processed-updates table's bigint
+        updates.message("/start", update_id=-(2**63) - 1),
+        updates.message("/start", user_id=2**64),  # Telegram's ids have at most 52 bits
+    ],
+)
+def test_integers_beyond_64_bits_are_not_an_update(client, bot_settings, fake_bot_api, update):
+    assert post(client, update).status_code == 400
+    assert not ProcessedUpdate.objects.exists()
+    assert fake_bot_api.calls == []
+
+
+def test_json_nested_thousands_deep_is_not_an_update(client, bot_settings, fake_bot_api):
+    assert post(client, "[" * 3000 + "]" * 3000).status_code == 400
+    assert post(client, '{"update_id": 1, "message": {"x": ' + "[" * 100 + "]" * 100 + "}}").status_code == 400
+
+
+def test_a_nul_in_a_users_name_is_replaced_and_the_resident_answered(webhook_resident, fake_bot_api):
+    """PostgreSQL refuses NUL in text; the name is the user's own, so it is mended, not refused."""
+    replies = webhook_resident.send(updates.message("/start", first_name="Ма\x00рія"))  # asserts the 200
+    assert TelegramIdentity.objects.get(telegram_id=updates.DEFAULT_USER_ID).first_name == "Ма\ufffdрія"
+    assert "Ма\ufffdрія" in replies[0].params["text"]
+
+
+@pytest.mark.parametrize("text", ["/start", "Додати особовий рахунок", "123456789"])
+def test_a_private_message_from_nobody_is_taken_and_dropped(client, bot_settings, fake_bot_api, caplog, text):
+    """Telegram omits `from` for messages sent on behalf of a chat; no resident sent it, no one to answer."""
+    update = updates.message(text)
+    del update["message"]["from"]
+    with caplog.at_level(logging.INFO, logger="botbridge.middlewares"):
+        assert post(client, update).status_code == 200
+    assert "no sender" in caplog.text
+    assert ProcessedUpdate.objects.filter(update_id=update["update_id"]).exists()
+    assert fake_bot_api.calls == []

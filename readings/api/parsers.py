@@ -1,20 +1,37 @@
-from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, parsers
 
-
-class BodyTooLarge(exceptions.APIException):
-    status_code = 413
-    default_code = "body_too_large"
-    default_detail = "The request body is too large. Send only the fields this endpoint takes."
+# The deepest body any call takes is two levels ({"values": [1111, 2222]}); a little room beyond
+# it keeps the error messages about a wrong shape, and bounds whatever walks the data later.
+MAX_DEPTH = 8
 
 
 class BoundedJSONParser(parsers.JSONParser):
-    """JSON, refused unread when larger than API_MAX_BODY_BYTES (DRF reads the stream itself,
-    past Django's own upload limit)."""
+    """JSON no deeper than MAX_DEPTH.
+
+    Python's json parser recurses once per level: a few kilobytes of [[[[…]]]] exhaust
+    the stack, a RecursionError that no caller expects. The body's size is limited before
+    it gets here (portal/guards.py).
+    """
 
     def parse(self, stream, media_type=None, parser_context=None):
-        request = (parser_context or {}).get("request")
-        length = request.META.get("CONTENT_LENGTH") if request is not None else None
-        if length and length.isdigit() and int(length) > settings.API_MAX_BODY_BYTES:
-            raise BodyTooLarge()
-        return super().parse(stream, media_type, parser_context)
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            data = None
+        else:
+            if not _deeper_than(data, MAX_DEPTH):
+                return data
+        raise exceptions.ParseError(_("The JSON is nested too deeply: send a flat object."))
+
+
+def _deeper_than(data: object, limit: int) -> bool:
+    """Walked without recursion, for the same reason the parser needs the check."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+    return False

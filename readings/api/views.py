@@ -115,9 +115,10 @@ class ReadingsPage(PageNumberPagination):
 
 class ReadingsView(ThrottledPost):
     throttle_scope = "submit"
+    # Also what tells the schema that the list is paginated: {"count", "next", "previous", "results"}.
+    pagination_class = ReadingsPage
 
     @extend_schema(
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
         responses={200: io.ReadingOut(many=True), **errors(401, 404)},
         summary="The account's readings, newest first",
     )
@@ -126,7 +127,7 @@ class ReadingsView(ThrottledPost):
         readings = (
             Reading.objects.filter(meter__account=account).select_related("meter").order_by("-submitted_at", "-id")
         )
-        paginator = ReadingsPage()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(readings, request, view=self)
         return paginator.get_paginated_response(io.ReadingOut(page, many=True).data)
 

@@ -369,3 +369,34 @@ def test_schema_and_docs_are_served_by_the_portal(client):
     docs = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in docs
     assert "cdn" not in docs.lower() and "https://" not in docs.replace("https://swagger.io", "")
+
+
+# --- Crafted input: a 4xx in the error shape, never a 500 --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "[" * 3000 + "]" * 3000,  # 6 KB: Python's json parser recurses past the stack's limit
+        '{"username": ' + "[" * 500 + "]" * 500 + ', "password": "x"}',  # parses, but no call takes it
+    ],
+)
+def test_deeply_nested_json_is_a_parse_error_even_for_anonymous_callers(maria, payload):
+    for client, url in [(APIClient(), "/api/v1/auth/token/"), (maria, "/api/v1/accounts/123456789/readings/")]:
+        answer = client.generic("POST", url, payload, content_type="application/json")
+        assert (answer.status_code, answer.json()["code"]) == (400, "parse_error")
+        assert "вкладено надто глибоко" in answer.json()["detail"]
+    assert not Reading.objects.exists()
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1999-12-31", "2101-01-01"])
+def test_the_window_of_a_date_outside_the_reckoned_years_is_a_400_naming_them(day):
+    answer = APIClient().get("/api/v1/window/", {"on": day})
+    assert answer.status_code == 400
+    assert answer.json() == {"code": "date_out_of_range", "detail": "Укажіть дату від 2000-01-01 до 2100-12-31."}
+
+
+@pytest.mark.parametrize(("day", "period"), [("2000-01-01", "2000-01-01"), ("2100-12-31", "2101-01-01")])
+def test_the_first_and_last_reckoned_days_have_a_window(day, period):
+    answer = APIClient().get("/api/v1/window/", {"on": day})
+    assert (answer.status_code, answer.json()["period"]) == (200, period)

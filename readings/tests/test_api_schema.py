@@ -1,18 +1,29 @@
-"""schemathesis against the live OpenAPI schema: no server errors, no answer outside the schema."""
+"""schemathesis against the live OpenAPI schema: no server errors, no answer outside the schema.
+
+Every check schemathesis has, on valid and on invalid data (its positive and negative modes),
+500 examples per operation. The schema is built in a fixture, when the test runs: building it
+at import made every pytest collection pay for it.
+"""
 
 import pytest
 import schemathesis
+import yaml
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.throttling import ScopedRateThrottle
-from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+from schemathesis.config import SchemathesisConfig
 
 from accounts.services import account_link, api_token_issue
 from accounts.tests.factories import MeterFactory, UserFactory
-from portal.wsgi import application
 
-schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+EXAMPLES = 500
+# A body the schema allows may still be refused by a rule of the domain (no such account, a
+# reading below the last one, a reading that is not digits): 400 with the refusal's code.
+# Every other check runs as schemathesis ships it.
+CONFIG = SchemathesisConfig.from_dict(
+    {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "409", "429"]}}}
+)
 
 
 @pytest.fixture
@@ -27,6 +38,20 @@ def test_transaction_kept():
 
 
 @pytest.fixture
+def api_schema(db, test_transaction_kept, request):
+    from portal.wsgi import application
+
+    # schemathesis 4.32's lazy schema renames the test per operation through `_nodeid`, an
+    # attribute pytest 9 no longer has; it reads it only for its reports.
+    request.node._nodeid = request.node.nodeid
+
+    return schemathesis.openapi.from_wsgi("/api/schema/", application, config=CONFIG)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@pytest.fixture
 def token(db, monkeypatch, test_transaction_kept) -> str:
     for scope in ("token", "link", "submit"):
         monkeypatch.setitem(ScopedRateThrottle.THROTTLE_RATES, scope, "100000/min")
@@ -37,11 +62,19 @@ def token(db, monkeypatch, test_transaction_kept) -> str:
 
 
 @schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_keeps_its_schema(case, token):
     if case.path == "/api/v1/auth/token/" and case.method == "DELETE":
         return  # revoking the token would turn the rest of the run into 401s
-    case.call_and_validate(
-        headers={"Authorization": f"Token {token}"},
-        checks=[response_schema_conformance, status_code_conformance],
-    )
+    case.call_and_validate(headers={"Authorization": f"Token {token}"})
+
+
+def test_the_schema_says_what_the_api_takes(client):
+    spec = yaml.safe_load(client.get("/api/schema/").content)
+    readings = spec["paths"]["/api/v1/accounts/{number}/readings/"]
+    [number] = [p for p in readings["get"]["parameters"] if p["name"] == "number"]
+    assert number["schema"]["pattern"] == "^[0-9]{6,12}$"
+    page = readings["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    assert set(spec["components"]["schemas"][page]["properties"]) == {"count", "next", "previous", "results"}
+    reading_in = spec["components"]["schemas"]["ReadingInRequest"]
+    assert reading_in["oneOf"] == [{"required": ["value"]}, {"required": ["values"]}]

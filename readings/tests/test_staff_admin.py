@@ -111,3 +111,27 @@ def test_the_readings_list_takes_the_same_queries_for_10_rows_as_for_100(client)
     few = queries()
     add(90)
     assert queries() == few
+
+
+@pytest.mark.parametrize("period", ["0001-01-01", "9999-12-01", "1999-12-01", "2101-01-01"])
+def test_the_dashboard_refuses_a_period_outside_the_reckoned_years_with_a_reason(client, period):
+    staff_client(client, "operator")
+    page = client.get(reverse("admin:readings_reading_dashboard"), {"period": period})
+    assert page.status_code == 400
+    assert "Укажіть дату від 2000-01-01 до 2100-12-31." in page.content.decode()
+    assert 'data-figure="accounts"' in page.content.decode()  # and the current window's figures
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"period__year": "9999"},
+        {"period__year": "9999", "period__month": "12"},
+        {"period__year": "9999", "period__month": "12", "period__day": "31"},
+        {"period__year": "1", "period__month": "1", "period__day": "1"},
+    ],
+)
+def test_the_readings_list_takes_extreme_dates_in_its_date_drilldown(client, query):
+    staff_client(client, "operator")
+    page = client.get(reverse("admin:readings_reading_changelist"), query)
+    assert page.status_code in (200, 302)

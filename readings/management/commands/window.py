@@ -6,6 +6,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from accounts.errors import DomainError
 from readings import selectors
 
 
@@ -21,7 +22,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, date: str | None, as_json: bool, **options) -> None:
         day = _parse_date(date) if date else timezone.localdate()
-        window = selectors.window_on(day)
+        try:
+            window = selectors.window_on(day)
+        except DomainError as refusal:
+            raise CommandError(refusal.message) from None
         if as_json:
             self.stdout.write(json.dumps(window.status_on(day)))
             return
