@@ -116,7 +116,7 @@ def test_set_webhook_and_delete_webhook_commands(bot_settings, fake_bot_api):
     assert len(fake_bot_api.calls_to("deleteWebhook")) == 1
 
 
-def test_when_the_work_fails_the_webhook_says_500_and_telegrams_retry_does_it(webhook_resident, client, monkeypatch):
+def test_when_the_database_fails_the_webhook_says_503_and_telegrams_retry_does_it(webhook_resident, client, monkeypatch):
     from botbridge.handlers import submission
 
     real, failures = submission.reading_from_chat, []
@@ -131,7 +131,7 @@ def test_when_the_work_fails_the_webhook_says_500_and_telegrams_retry_does_it(we
         reading = submitting(webhook_resident)
         monkeypatch.setattr(submission, "reading_from_chat", database_restarting_once)
         client.raise_request_exception = False
-        assert post(client, reading).status_code == 500
+        assert post(client, reading).status_code == 503  # an outage: Telegram retries any non-2xx
         assert not Reading.objects.exists()
         assert post(client, reading).status_code == 200  # Telegram re-delivers the same update
     assert Reading.objects.get().values == (1250,)
