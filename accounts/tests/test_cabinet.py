@@ -5,6 +5,7 @@ import time
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.utils import translation
 
 from accounts.errors import (
@@ -17,6 +18,7 @@ from accounts.errors import (
     TelegramLoginIncomplete,
     TelegramLoginStale,
     TelegramLoginUnavailable,
+    TelegramLoginUsed,
     TooManyAttempts,
 )
 from accounts.models import AccountLink, User
@@ -307,3 +309,48 @@ def test_the_cabinet_is_ukrainian_until_english_is_chosen(client, resident):
     html = page(client.get("/settings/"))
     assert '<html lang="en">' in html
     assert "<h1>Settings</h1>" in html
+
+
+# --- Replay of a widget answer, sign-up limit ---------------------------------------------------
+
+
+def test_a_telegram_widget_answer_signs_in_once(client, telegram_login):
+    answer = signed_telegram_login(bot_token=BOT_TOKEN, telegram_id=333)
+    assert client.get("/signin/telegram/", answer).status_code == 302
+    client.post("/signout/")
+
+    replay = client.get("/signin/telegram/", answer)  # the same URL, from a log or the history
+
+    assert replay.status_code == 400
+    assert uk(TelegramLoginUsed()) in page(replay)
+    assert signed_in_user(client) is None
+
+
+def test_sign_up_is_limited_per_address(client, settings):
+    settings.SIGNUP_RATE = "2/hour"
+    cache.clear()
+
+    def sign_up(email: str):
+        client.post("/signout/")
+        return client.post("/signup/", {"email": email, "password1": PASSWORD, "password2": PASSWORD})
+
+    codes = [sign_up(f"new{n}@example.com").status_code for n in range(2)]
+    refused = sign_up("new9@example.com")
+
+    assert codes == [302, 302]
+    assert refused.status_code == 429
+    assert "Забагато реєстрацій з вашої мережі" in page(refused)
+    assert int(refused["Retry-After"]) > 0
+    assert not User.objects.filter(email="new9@example.com").exists()
+
+
+def test_sign_up_goes_on_when_the_cache_fails(client, settings, monkeypatch):
+    settings.SIGNUP_RATE = "1/hour"
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(cache, "get", broken)
+    answer = client.post("/signup/", {"email": "new@example.com", "password1": PASSWORD, "password2": PASSWORD})
+    assert answer.status_code == 302
+    assert User.objects.filter(email="new@example.com").exists()
