@@ -134,13 +134,23 @@ def test_a_rotating_x_forwarded_for_gets_no_new_attempts(client, settings):
 def test_signing_in_to_an_own_account_between_guesses_does_not_reset_the_address(client, maria):
     User.objects.create_user(username="mallory@example.com", password="mallory-own-password-1")
     for _ in range(LIMIT - 1):
-        token(client, "wrong")
-        assert token(client, "mallory-own-password-1", username="mallory@example.com").status_code == 200
+        sign_in(client, "wrong")
+        assert sign_in(client, "mallory-own-password-1", username="mallory@example.com").status_code == 302
+        client.post("/signout/")
 
-    assert token(client, "wrong", username="other@example.com").status_code == 429
+    assert sign_in(client, "wrong", username="other@example.com").status_code == 429
 
 
-def test_a_resident_signing_in_forgets_only_their_own_failures(client, maria):
+def test_the_resident_signing_in_does_not_forgive_guesses_made_elsewhere(client, maria):
+    for _ in range(LIMIT - 1):
+        sign_in(client, "wrong", address=ATTACKER)
+    assert sign_in(client, PASSWORD, address=RESIDENT_HOME).status_code == 302
+    client.post("/signout/")
+
+    assert sign_in(client, "wrong", address=ATTACKER).status_code == 429  # the name's count went on
+
+
+def test_a_resident_signing_in_forgets_their_own_failures(client, maria):
     for _ in range(LIMIT - 1):
         sign_in(client, "wrong", address=RESIDENT_HOME)
     assert sign_in(client, PASSWORD, address=RESIDENT_HOME).status_code == 302
