@@ -7,15 +7,19 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from knox.models import AuthToken
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
 from accounts.errors import DomainError
+from accounts.forms import StaffSignInForm
 from accounts.models import AccountLink, MasterDataUpload, Meter, PersonalAccount, TelegramIdentity, User
 from portal.admin import ReadOnlyAdmin
 from readings.parsing import parse_reading
 
 admin.site.register(User, UserAdmin)
+# Admin's login counts failed passwords like the cabinet's and says when a locked-out name may try again.
+admin.site.login_form = StaffSignInForm
 
 
 class MeterInline(admin.TabularInline):
@@ -237,3 +241,55 @@ class TelegramIdentityAdmin(ReadOnlyAdmin):
     list_filter = ("language_code",)
     search_fields = ("=telegram_id", "username", "user__username")
     list_select_related = ("user",)
+
+
+class ApiTokenAddForm(forms.ModelForm):
+    class Meta:
+        model = AuthToken
+        fields = ["user"]
+
+
+admin.site.unregister(AuthToken)  # knox's own admin would issue tokens that never expire
+
+
+@admin.register(AuthToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens for billing and integrators: issued here (the key is shown once, only its hash
+    is kept), revoked by deleting; both through the services, like the API and the cabinet."""
+
+    form = ApiTokenAddForm
+    list_display = ("key_prefix", "user", "created", "expiry")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "token_key")
+    raw_id_fields = ("user",)
+    ordering = ("-created",)
+
+    @admin.display(description=_("token begins with"))
+    def key_prefix(self, token: AuthToken) -> str:
+        return f"{token.token_key[:8]}…"
+
+    def get_fields(self, request, obj=None) -> tuple:
+        return ("user", "key_prefix", "created", "expiry") if obj else ("user",)
+
+    def get_readonly_fields(self, request, obj=None) -> tuple:
+        return ("user", "key_prefix", "created", "expiry") if obj else ()
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj: AuthToken, form, change: bool) -> None:
+        token, key = services.api_token_issue(user=obj.user)
+        obj.digest, obj.token_key, obj.created, obj.expiry = token.digest, token.token_key, token.created, token.expiry
+        obj._state.adding, obj._state.db = False, token._state.db
+        self.message_user(
+            request,
+            _("The new API token of {user}: {key} Copy it now: it is not shown again.").format(user=obj.user, key=key),
+            messages.WARNING,
+        )
+
+    def delete_model(self, request, obj: AuthToken) -> None:
+        services.api_token_revoke(user=obj.user, digest=obj.digest)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for token in queryset.select_related("user"):
+            services.api_token_revoke(user=token.user, digest=token.digest)

@@ -175,3 +175,24 @@ class UploadAlreadyImported(DomainError):
 class UploadHasBadRows(DomainError):
     code = "upload_has_bad_rows"
     template = _("The file has {count} bad row(s). Fix them and upload the file again, or import only the good rows.")
+
+
+class SignInLocked(DomainError):
+    code = "too_many_signin_attempts"
+    template = _(
+        "Too many unsuccessful sign-in attempts. Try again after {time} (in {minutes} min), "
+        "or reset the password if you forgot it."
+    )
+
+
+class SignUpThrottled(DomainError):
+    code = "too_many_signups"
+    template = _("Too many sign-ups from your network. Try again in {minutes} min.")
+
+
+class TelegramLoginUsed(DomainError):
+    code = "telegram_login_used"
+    template = _(
+        "This confirmation from Telegram has already been used. "
+        "Go back to the sign-in page and sign in with Telegram again."
+    )

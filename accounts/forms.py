@@ -1,10 +1,12 @@
 """The cabinet's account forms: shape checks only; the services own the rules."""
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from accounts.login_attempts import signin_locked
 from accounts.models import User
 from accounts.services import MAX_SERIAL_LENGTH
 
@@ -37,7 +39,22 @@ class SignUpForm(forms.Form):
         return data
 
 
-class SignInForm(AuthenticationForm):
+class LockOutMessage:
+    """For a sign-in form: a locked-out attempt says so, and when to try again, instead of
+    "wrong password" (axes refused it before the password was even checked)."""
+
+    def get_invalid_login_error(self) -> forms.ValidationError:
+        if getattr(self.request, "axes_locked_out", False):
+            refusal = signin_locked(self.request, self.cleaned_data.get("username"))
+            return forms.ValidationError(refusal.message, code=refusal.code)
+        return super().get_invalid_login_error()
+
+
+class StaffSignInForm(LockOutMessage, AdminAuthenticationForm):
+    """Admin's login form, with the lock-out message."""
+
+
+class SignInForm(LockOutMessage, AuthenticationForm):
     """Django's sign-in, with the email as the login."""
 
     username = forms.CharField(

@@ -173,6 +173,27 @@ class SignInLink(models.Model):
         return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class TelegramLoginUse(models.Model):
+    """A Telegram Login Widget answer that signed someone in: each one signs in once.
+
+    The answer is the query of a URL, so it stays in the browser's history and in access
+    logs; without this row it would sign in again until it is TELEGRAM_LOGIN_MAX_AGE_SECONDS
+    old. The unique hash makes the database refuse a second use, even two at once.
+    """
+
+    hash = models.CharField(max_length=64, unique=True)
+    # Telegram's auth_date: past the maximum age the answer is refused anyway, and the row goes.
+    signed_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("used Telegram sign-in")
+        verbose_name_plural = _("used Telegram sign-ins")
+
+    def __str__(self) -> str:
+        return f"{self.hash[:12]}… {self.used_at:%Y-%m-%d %H:%M}"
+
+
 class MasterDataUpload(models.Model):
     """A master-data CSV uploaded in admin: checked at once, imported only when staff confirm.
 

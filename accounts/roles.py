@@ -31,15 +31,18 @@ SUPERVISOR = [
     "readings.change_calendaroverride",
     "readings.delete_calendaroverride",
     "botbridge.add_broadcast",  # announcements
-    "authtoken.view_tokenproxy",
-    "authtoken.add_tokenproxy",
-    "authtoken.delete_tokenproxy",
+    "knox.view_authtoken",  # staff API tokens (billing, integrators)
+    "knox.add_authtoken",
+    "knox.delete_authtoken",
 ]
 ROLES = {"operator": OPERATOR, "supervisor": SUPERVISOR}
 
 
-def roles_ensure(apps) -> None:
-    """Make the groups with exactly their permissions; `apps` is a migration's registry or Django's."""
+def roles_ensure(apps, *, skip_apps: tuple[str, ...] = ()) -> None:
+    """Make the groups with exactly their permissions; `apps` is a migration's registry or Django's.
+
+    `skip_apps`: apps whose permissions an early migration cannot have yet (a later one adds them).
+    """
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
     for name, codes in ROLES.items():
@@ -47,5 +50,6 @@ def roles_ensure(apps) -> None:
         permissions = [
             permission_model.objects.get(content_type__app_label=app_label, codename=codename)
             for app_label, codename in (code.split(".") for code in codes)
+            if app_label not in skip_apps
         ]
         group.permissions.set(permissions)

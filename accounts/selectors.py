@@ -1,6 +1,8 @@
 """Reads of accounts that more than one channel needs."""
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from knox.models import AuthToken
 
 from accounts.errors import NotLinked
 from accounts.models import AccountLink, Meter, PersonalAccount, User
@@ -37,3 +39,8 @@ def linked_account_numbers(*, user: User) -> list[str]:
 
 def account_links(*, user: User) -> list[AccountLink]:
     return list(AccountLink.objects.filter(user=user).select_related("account").order_by("account__number"))
+
+
+def api_tokens(*, user: User) -> list[AuthToken]:
+    """The user's live API tokens, newest first; each shows only its first characters."""
+    return list(AuthToken.objects.filter(user=user, expiry__gt=timezone.now()).order_by("-created"))

@@ -18,7 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from accounts.errors import (
     AccountMeterMismatch,
@@ -32,12 +32,14 @@ from accounts.errors import (
     SignInLinkInvalid,
     SignInLinkUnavailable,
     SignInLinkUsed,
+    TelegramLoginUsed,
     TooManyAttempts,
     UploadAlreadyImported,
     UploadHasBadRows,
     UploadTooLarge,
     UploadUnreadable,
 )
+from accounts.login_attempts import signin_attempts_reset
 from accounts.models import (
     AccountLink,
     LinkAttempt,
@@ -46,8 +48,10 @@ from accounts.models import (
     PersonalAccount,
     SignInLink,
     TelegramIdentity,
+    TelegramLoginUse,
     User,
 )
+from accounts.telegram_login import TelegramLogin
 from portal.clientip import address_network
 
 MAX_SERIAL_LENGTH = 32
@@ -272,14 +276,47 @@ def account_link_reminders_set(*, user: User, account_number: str, enabled: bool
     return link
 
 
-def api_token_issue(*, user: User) -> str:
-    """The user's API token, made on first request; the same one until revoked."""
-    token, _created = Token.objects.get_or_create(user=user)
-    return token.key
+def api_token_issue(*, user: User) -> tuple[AuthToken, str]:
+    """A new API token for `user` and its key, good for API_TOKEN_TTL_DAYS.
+
+    Only a hash of the key is stored: it is shown this once. Past API_TOKENS_PER_USER
+    the user's oldest tokens are revoked, so a script asking for a token on every run
+    cannot pile up live ones.
+    """
+    with transaction.atomic():
+        AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
+        token, key = AuthToken.objects.create(user=user)
+        surplus = AuthToken.objects.filter(user=user).order_by("-created")[settings.API_TOKENS_PER_USER :]
+        AuthToken.objects.filter(digest__in=list(surplus.values_list("digest", flat=True))).delete()
+    return token, key
 
 
-def api_token_revoke(*, user: User) -> None:
-    Token.objects.filter(user=user).delete()
+def api_token_revoke(*, user: User, digest: str) -> bool:
+    """Revoke one of the user's tokens; someone else's token is left alone."""
+    deleted, _ = AuthToken.objects.filter(user=user, digest=digest).delete()
+    return bool(deleted)
+
+
+def api_tokens_revoke(*, user: User) -> int:
+    deleted, _ = AuthToken.objects.filter(user=user).delete()
+    return deleted
+
+
+def api_tokens_prune(*, now: dt.datetime) -> int:
+    """Forget expired tokens: they authenticate no one."""
+    deleted, _ = AuthToken.objects.filter(expiry__lt=now).delete()
+    return deleted
+
+
+def user_password_changed(*, user: User) -> None:
+    """What a new password ends, whichever way it was set: every API token of the user, and any
+    lock on their account name (a resident who reset the password is not kept out by a guesser).
+
+    Called by accounts.passwords.PasswordChangedHook, which Django runs on every saved
+    set_password(): the cabinet's reset, admin, `manage.py changepassword`, the shell.
+    """
+    api_tokens_revoke(user=user)
+    signin_attempts_reset(username=user.get_username())
 
 
 def telegram_identity_resolve(
@@ -327,6 +364,20 @@ def telegram_identity_block(*, telegram_id: int, blocked: bool) -> None:
 # A salt of its own: nothing else signed with SECRET_KEY can pass for a sign-in link.
 SIGNIN_LINK_SALT = "accounts.signin_link"
 MAX_SIGNIN_TOKEN_LENGTH = 200
+
+
+def telegram_login_redeem(*, proof: TelegramLogin) -> User:
+    """The user of a verified Login Widget answer, once: the same answer again is refused."""
+    try:
+        with transaction.atomic():
+            TelegramLoginUse.objects.create(
+                hash=proof.hash, signed_at=dt.datetime.fromtimestamp(proof.signed_at, tz=dt.UTC)
+            )
+    except IntegrityError:
+        raise TelegramLoginUsed() from None
+    return telegram_identity_resolve(
+        telegram_id=proof.telegram_id, first_name=proof.first_name, username=proof.username, in_bot=False
+    )
 
 
 def signin_link_issue(*, user: User) -> str:
@@ -500,6 +551,12 @@ def meter_replace(
 def signin_links_prune(*, before: dt.datetime) -> int:
     """Forget sign-in links made before `before`: used or expired, they sign no one in."""
     deleted, _ = SignInLink.objects.filter(created_at__lt=before).delete()
+    return deleted
+
+
+def telegram_logins_prune(*, before: dt.datetime) -> int:
+    """Forget used widget answers signed before `before`: by then they are refused as stale anyway."""
+    deleted, _ = TelegramLoginUse.objects.filter(signed_at__lt=before).delete()
     return deleted
 
 

@@ -18,4 +18,10 @@ def accounts_prune() -> dict[str, int]:
         "link_attempts": services.link_attempts_prune(
             before=now - dt.timedelta(seconds=settings.LINK_ATTEMPTS_PERIOD_SECONDS, days=1)
         ),
+        # A widget answer older than TELEGRAM_LOGIN_MAX_AGE_SECONDS is refused as stale before
+        # its use is looked up; the day's margin covers a clock that is a little behind.
+        "telegram_logins": services.telegram_logins_prune(
+            before=now - dt.timedelta(seconds=settings.TELEGRAM_LOGIN_MAX_AGE_SECONDS, days=1)
+        ),
+        "api_tokens": services.api_tokens_prune(now=now),
     }

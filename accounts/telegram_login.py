@@ -25,7 +25,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django_telegram_login.authentication import verify_telegram_authentication
@@ -49,11 +49,17 @@ HEX_HASH = re.compile(r"[0-9a-f]{64}")
 
 @dataclass(frozen=True)
 class TelegramLogin:
-    """Who Telegram says signed in; `username` is "" when they have none."""
+    """Who Telegram says signed in; `username` is "" when they have none.
+
+    `hash` and `signed_at` (Telegram's auth_date) identify this one answer, which signs in
+    once (services.telegram_login_redeem); they are no part of who signed in.
+    """
 
     telegram_id: int
     first_name: str
     username: str
+    hash: str = field(default="", compare=False, repr=False)
+    signed_at: int = field(default=0, compare=False)
 
 
 def telegram_login_verify(params: Mapping[str, str]) -> TelegramLogin:
@@ -77,7 +83,11 @@ def telegram_login_verify(params: Mapping[str, str]) -> TelegramLogin:
     except (KeyError, ValueError):
         raise TelegramLoginIncomplete() from None
     return TelegramLogin(
-        telegram_id=int(fields["id"]), first_name=fields["first_name"], username=fields.get("username", "")
+        telegram_id=int(fields["id"]),
+        first_name=fields["first_name"],
+        username=fields.get("username", ""),
+        hash=fields["hash"],
+        signed_at=int(fields["auth_date"]),
     )
 
 

@@ -29,7 +29,12 @@ urlpatterns = [
     path(
         "password/reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
-            template_name=AUTH + "password_reset_confirm.html", success_url=reverse_lazy("password_reset_complete")
+            template_name=AUTH + "password_reset_confirm.html",
+            success_url=reverse_lazy("password_reset_complete"),
+            # The emailed link proves the resident: they are let in at once, whatever lock
+            # a guesser set on their name or on an address they share (a mobile network's).
+            post_reset_login=True,
+            post_reset_login_backend="django.contrib.auth.backends.ModelBackend",
         ),
         name="password_reset_confirm",
     ),
@@ -40,6 +45,7 @@ urlpatterns = [
     ),
     path("link/", views.account_link, name="account_link"),
     path("settings/", views.settings_page, name="settings"),
+    path("settings/api-tokens/", views.api_tokens, name="api_tokens"),
     path("accounts/<str:number>/reminders/", views.reminders_set, name="reminders_set"),
     path("accounts/<str:number>/unlink/", views.account_unlink, name="account_unlink"),
 ]

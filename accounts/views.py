@@ -19,10 +19,11 @@ from django_telegram_login.widgets.constants import LARGE
 from django_telegram_login.widgets.generator import create_redirect_login_widget
 
 from accounts import selectors, services
-from accounts.errors import DomainError, NotLinked, TooManyAttempts
+from accounts.errors import DomainError, NotLinked, SignUpThrottled, TooManyAttempts
 from accounts.forms import LinkForm, SignInForm, SignUpForm
 from accounts.models import AccountLink, User
 from accounts.telegram_login import telegram_login_verify
+from accounts.throttles import signup_throttle_check
 from portal.clientip import client_ip
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -33,6 +34,15 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("dashboard")
     form = SignUpForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            signup_throttle_check(request)
+        except SignUpThrottled as refusal:
+            form.is_valid()  # keeps what was typed on the page, with the refusal above it
+            form.add_error(None, refusal.message)
+            response = render(request, "cabinet/auth/signup.html", {"form": form, "nav": "signup"}, status=429)
+            response["Retry-After"] = str(refusal.params["retry_after"])
+            return response
     if form.is_valid():
         try:
             user = services.user_register(email=form.cleaned_data["email"], password=form.cleaned_data["password1"])
@@ -72,9 +82,10 @@ def signin_telegram(request: HttpRequest) -> HttpResponse:
         proof = telegram_login_verify(request.GET)
     except DomainError as refusal:
         return _signin_refused(request, refusal)
-    user = services.telegram_identity_resolve(
-        telegram_id=proof.telegram_id, first_name=proof.first_name, username=proof.username, in_bot=False
-    )
+    try:
+        user = services.telegram_login_redeem(proof=proof)
+    except DomainError as refusal:
+        return _signin_refused(request, refusal)
     login(request, user, backend=MODEL_BACKEND)
     return redirect("dashboard")
 
@@ -130,6 +141,21 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     links = selectors.account_links(user=request.user)
     telegram = getattr(request.user, "telegram", None)
     return render(request, "cabinet/settings.html", {"links": links, "telegram": telegram, "nav": "settings"})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """The resident's API tokens: when made, until when, their first characters; revoke one or all."""
+    if request.method == "POST":
+        if request.POST.get("all") == "1":
+            services.api_tokens_revoke(user=request.user)
+            messages.success(request, _("All your API tokens are revoked."))
+        elif services.api_token_revoke(user=request.user, digest=request.POST.get("token", "")):
+            messages.success(request, _("The token is revoked: programs that used it are signed out."))
+        return redirect("api_tokens")
+    tokens = selectors.api_tokens(user=request.user)
+    return render(request, "cabinet/api_tokens.html", {"tokens": tokens, "nav": "settings"})
 
 
 @login_required

@@ -20,7 +20,8 @@ app.conf.beat_schedule = {
     # a minute of its return; also restarts a sender that died.
     "outbox": {"task": "botbridge.tasks.outbox_tick", "schedule": 60.0},
     # Bookkeeping that is only needed for a while: processed update ids (Telegram re-delivers
-    # for up to a day), Idempotency-Key answers, sign-in links, failed linking attempts.
+    # for up to a day), Idempotency-Key answers, sign-in links, failed linking attempts, used
+    # Telegram Login Widget answers, expired API tokens.
     "prune-processed-updates": {"task": "botbridge.tasks.processed_updates_prune", "schedule": crontab(3, 3)},
     "prune-idempotency-keys": {"task": "readings.tasks.idempotency_keys_prune", "schedule": crontab(13, 3)},
     "prune-accounts": {"task": "accounts.tasks.accounts_prune", "schedule": crontab(23, 3)},

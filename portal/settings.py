@@ -4,6 +4,7 @@ A bad value stops the process with ImproperlyConfigured naming the variable, so 
 typo in deployment fails at start-up instead of in the middle of a submission.
 """
 
+import datetime as dt
 import ipaddress
 import os
 import re
@@ -131,7 +132,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
@@ -156,6 +158,8 @@ MIDDLEWARE = [
     # The audit trail records who made a change in a request (admin, the cabinet, the API).
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into a 429 (accounts/login_attempts.py).
+    "accounts.login_attempts.LockoutMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -261,6 +265,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: Django's hook on every new password, which revokes the user's API tokens.
+    {"NAME": "accounts.passwords.PasswordChangedHook"},
 ]
 
 LANGUAGE_CODE = "uk"
@@ -391,11 +397,53 @@ TARIFF_ZONE_FACTORS = {
     ),
 }
 
+# --- Passwords and API tokens (brute force, expiry) ---------------------------
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out sign-in before any password is hashed, so a flood stays cheap.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed password entries (cabinet, admin, API token) counted per account name and, apart, per
+# client address; at LOGIN_ATTEMPTS_MAX either one is refused for LOGIN_LOCKOUT_MINUTES.
+LOGIN_ATTEMPTS_MAX = env_int("LOGIN_ATTEMPTS_MAX", 10, low=3, high=1000)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, low=1, high=24 * 60)
+AXES_FAILURE_LIMIT = LOGIN_ATTEMPTS_MAX
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# Rows in the database: the limit holds with Redis down, and every process sees the same count.
+AXES_HANDLER = "accounts.login_attempts.LoginAttemptsHandler"
+AXES_CLIENT_IP_CALLABLE = "portal.clientip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.login_attempts.lockout_response"
+# A success forgets the account's failures (LoginAttemptsHandler: not the address's, see there).
+AXES_RESET_ON_SUCCESS = True
+# Tries during a lock-out are refused without being counted: the lock ends LOGIN_LOCKOUT_MINUTES
+# after it began, however long a flood goes on, and a refused try costs no write.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Axes would keep every successful sign-in (address, browser) forever; nothing here needs that.
+AXES_DISABLE_ACCESS_LOG = True
+# The middleware is our subclass of axes' own (accounts/login_attempts.py), which its check misses.
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+
+# API tokens (django-rest-knox): hashed in the database, several per user, each expiring.
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 90, low=1, high=3650)
+# Issuing one more than this revokes the user's oldest: a script that asks for a token on
+# every run cannot pile up live tokens.
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 10, low=1, high=1000)
+REST_KNOX = {
+    "TOKEN_TTL": dt.timedelta(days=API_TOKEN_TTL_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",  # the header clients send already: Authorization: Token <key>
+    "AUTO_REFRESH": False,
+}
+
+# Sign-up attempts per client address (the cache; a cache that fails lets sign-up through).
+SIGNUP_RATE = env_rate("SIGNUP_RATE", "10/hour")
+
 # --- REST API -----------------------------------------------------------------
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -409,7 +457,7 @@ REST_FRAMEWORK = {
         # Linking attempts per user, so account numbers cannot be enumerated.
         "link": env_rate("API_THROTTLE_LINK", "10/hour"),
         "submit": env_rate("API_THROTTLE_SUBMIT", "120/hour"),
-        # Token requests per IP address, against password guessing.
+        # Token requests per IP address; the sign-in attempt limit above is the guard against guessing.
         "token": env_rate("API_THROTTLE_TOKEN", "20/min"),
     },
 }

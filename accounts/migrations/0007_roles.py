@@ -1,12 +1,17 @@
 """The staff roles of accounts/roles.py, made once. A later change to the roles needs a
-migration of its own that calls roles_ensure again."""
+migration of its own that calls roles_ensure again.
+
+The roles once held DRF authtoken's permissions; the API tokens are knox's now (0009),
+so this migration no longer depends on authtoken and leaves the knox permissions to 0009.
+A database that ran it before keeps its record; nothing here runs again there.
+"""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 from accounts.roles import ROLES, roles_ensure
 
-APPS = ("accounts", "readings", "botbridge", "authtoken")
+APPS = ("accounts", "readings", "botbridge")
 
 
 def create_roles(apps, schema_editor):
@@ -17,7 +22,7 @@ def create_roles(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    roles_ensure(apps)
+    roles_ensure(apps, skip_apps=("knox",))
 
 
 def remove_roles(apps, schema_editor):
@@ -29,7 +34,6 @@ class Migration(migrations.Migration):
         ("accounts", "0006_audit_trail"),
         ("readings", "0005_review"),
         ("botbridge", "0003_notices"),
-        ("authtoken", "0004_alter_tokenproxy_options"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]

@@ -5,6 +5,7 @@ import time
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.utils import translation
 
 from accounts.errors import (
@@ -16,6 +17,7 @@ from accounts.errors import (
     TelegramLoginIncomplete,
     TelegramLoginStale,
     TelegramLoginUnavailable,
+    TelegramLoginUsed,
     TooManyAttempts,
 )
 from accounts.models import AccountLink, User
@@ -103,7 +105,7 @@ def test_a_wrong_password_is_refused(client):
 
 
 def test_a_forgotten_password_is_reset_by_email(client):
-    User.objects.create_user(username="maria@example.com", email="maria@example.com", password="old-" + PASSWORD)
+    user = User.objects.create_user(username="maria@example.com", email="maria@example.com", password="old-" + PASSWORD)
     assert client.post("/password/reset/", {"email": "maria@example.com"}).status_code == 302
     (letter,) = mail.outbox
     assert letter.subject == "Показник: новий пароль"
@@ -112,7 +114,9 @@ def test_a_forgotten_password_is_reset_by_email(client):
     assert "Новий пароль" in page(form)
     response = client.post(form.redirect_chain[-1][0], {"new_password1": PASSWORD, "new_password2": PASSWORD})
     assert response.status_code == 302
-    assert client.login(username="maria@example.com", password=PASSWORD)
+    assert signed_in_user(client) == user  # the emailed link proved them: they are in at once
+    client.post("/signout/")
+    assert client.post("/signin/", {"username": "maria@example.com", "password": PASSWORD}).status_code == 302
 
 
 # --- Telegram Login Widget ----------------------------------------------------------------------
@@ -153,7 +157,9 @@ def test_a_new_telegram_user_gets_a_portal_user_once(client, telegram_login):
     client.get("/signin/telegram/", signed_telegram_login(bot_token=BOT_TOKEN, telegram_id=222))
     first = signed_in_user(client)
     client.post("/signout/")
-    client.get("/signin/telegram/", signed_telegram_login(bot_token=BOT_TOKEN, telegram_id=222))
+    # A later sign-in is a new answer from Telegram (each one signs in once).
+    later = signed_telegram_login(bot_token=BOT_TOKEN, telegram_id=222, auth_date=int(time.time()) + 1)
+    client.get("/signin/telegram/", later)
     assert signed_in_user(client) == first
     assert first.telegram.telegram_id == 222
 
@@ -304,3 +310,48 @@ def test_the_cabinet_is_ukrainian_until_english_is_chosen(client, resident):
     html = page(client.get("/settings/"))
     assert '<html lang="en">' in html
     assert "<h1>Settings</h1>" in html
+
+
+# --- Replay of a widget answer, sign-up limit ---------------------------------------------------
+
+
+def test_a_telegram_widget_answer_signs_in_once(client, telegram_login):
+    answer = signed_telegram_login(bot_token=BOT_TOKEN, telegram_id=333)
+    assert client.get("/signin/telegram/", answer).status_code == 302
+    client.post("/signout/")
+
+    replay = client.get("/signin/telegram/", answer)  # the same URL, from a log or the history
+
+    assert replay.status_code == 400
+    assert uk(TelegramLoginUsed()) in page(replay)
+    assert signed_in_user(client) is None
+
+
+def test_sign_up_is_limited_per_address(client, settings):
+    settings.SIGNUP_RATE = "2/hour"
+    cache.clear()
+
+    def sign_up(email: str):
+        client.post("/signout/")
+        return client.post("/signup/", {"email": email, "password1": PASSWORD, "password2": PASSWORD})
+
+    codes = [sign_up(f"new{n}@example.com").status_code for n in range(2)]
+    refused = sign_up("new9@example.com")
+
+    assert codes == [302, 302]
+    assert refused.status_code == 429
+    assert "Забагато реєстрацій з вашої мережі" in page(refused)
+    assert int(refused["Retry-After"]) > 0
+    assert not User.objects.filter(email="new9@example.com").exists()
+
+
+def test_sign_up_goes_on_when_the_cache_fails(client, settings, monkeypatch):
+    settings.SIGNUP_RATE = "1/hour"
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(cache, "get", broken)
+    answer = client.post("/signup/", {"email": "new@example.com", "password1": PASSWORD, "password2": PASSWORD})
+    assert answer.status_code == 302
+    assert User.objects.filter(email="new@example.com").exists()

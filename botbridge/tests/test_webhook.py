@@ -116,7 +116,7 @@ def test_set_webhook_and_delete_webhook_commands(bot_settings, fake_bot_api):
     assert len(fake_bot_api.calls_to("deleteWebhook")) == 1
 
 
-def test_when_the_database_fails_the_webhook_says_503_and_telegrams_retry_does_it(webhook_resident, client, monkeypatch):
+def test_when_the_database_fails_the_webhook_says_503_and_telegram_retries(webhook_resident, client, monkeypatch):
     from botbridge.handlers import submission
 
     real, failures = submission.reading_from_chat, []

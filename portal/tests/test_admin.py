@@ -14,7 +14,7 @@ CHANGELISTS = [
     "admin:accounts_accountlink_changelist",
     "admin:readings_reading_changelist",
     "admin:readings_calendaroverride_changelist",
-    "admin:authtoken_tokenproxy_changelist",  # billing's API tokens are issued here
+    "admin:knox_authtoken_changelist",  # billing's API tokens are issued here
     "admin:accounts_telegramidentity_changelist",
     "admin:accounts_masterdataupload_changelist",
     "admin:readings_readingforreview_changelist",

@@ -1,10 +1,13 @@
 """The periodic tasks: every schedule names a real task, and the pruning keeps what is still needed."""
 
+import datetime as dt
+
 import pytest
 import time_machine
 from django.utils import timezone
+from knox.models import AuthToken
 
-from accounts.models import LinkAttempt, SignInLink
+from accounts.models import LinkAttempt, SignInLink, TelegramLoginUse
 from accounts.services import signin_link_issue
 from accounts.tasks import accounts_prune
 from accounts.tests.factories import UserFactory
@@ -32,15 +35,26 @@ def test_pruning_forgets_old_bookkeeping_and_keeps_recent(settings):
         IdempotencyKey.objects.create(user=user, key="old", request_hash="x")
         signin_link_issue(user=user)
         LinkAttempt.objects.create(user=user, account_number="1", attempted_at=timezone.now())
+        TelegramLoginUse.objects.create(hash="1" * 64, signed_at=timezone.now())
+        AuthToken.objects.create(user=user, expiry=dt.timedelta(days=1))
     with time_machine.travel(kyiv(2026, 11, 24), tick=False):
         update_claim(bot_id=1, update_id=2)
         IdempotencyKey.objects.create(user=user, key="new", request_hash="x")
         signin_link_issue(user=user)
         LinkAttempt.objects.create(user=user, account_number="2", attempted_at=timezone.now())
+        TelegramLoginUse.objects.create(hash="2" * 64, signed_at=timezone.now())
+        AuthToken.objects.create(user=user, expiry=dt.timedelta(days=1))
         assert processed_updates_prune.apply().get() == 1
         assert idempotency_keys_prune.apply().get() == 1
-        assert accounts_prune.apply().get() == {"signin_links": 1, "link_attempts": 1}
+        assert accounts_prune.apply().get() == {
+            "signin_links": 1,
+            "link_attempts": 1,
+            "telegram_logins": 1,
+            "api_tokens": 1,
+        }
     assert list(ProcessedUpdate.objects.values_list("update_id", flat=True)) == [2]
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
     assert SignInLink.objects.count() == 1
     assert list(LinkAttempt.objects.values_list("account_number", flat=True)) == ["2"]
+    assert list(TelegramLoginUse.objects.values_list("hash", flat=True)) == ["2" * 64]
+    assert AuthToken.objects.count() == 1

@@ -19,6 +19,7 @@ STATUS_OF = {
     "already_linked": 409,
     "confirmation_required": 409,
     "too_many_attempts": 429,
+    "too_many_signin_attempts": 429,
 }
 
 

@@ -33,7 +33,8 @@ class TokenIn(StrictSerializer):
 
 
 class TokenOut(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="Shown once: only its hash is kept.")
+    expiry = serializers.DateTimeField(help_text="When the token stops working.")
 
 
 class LinkIn(StrictSerializer):

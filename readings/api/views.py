@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from knox.models import AuthToken
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, BasePermission
@@ -18,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.login_attempts import signin_locked
 from accounts.selectors import linked_account
 from accounts.services import account_link, account_unlink, api_token_issue, api_token_revoke
 from portal.clientip import client_ip
@@ -66,17 +68,38 @@ class TokenView(ThrottledPost):
     def get_permissions(self) -> list:
         return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
 
-    @extend_schema(request=io.TokenIn, responses={200: io.TokenOut, **errors(400, 413, 429)}, auth=[])
+    @extend_schema(
+        request=io.TokenIn,
+        responses={200: io.TokenOut, **errors(400, 401, 413, 429)},
+        auth=[],
+        summary="Issue an API token",
+        description=(
+            "A new token for the user, each time: send it as `Authorization: Token <token>`. It works "
+            "until `expiry` (API_TOKEN_TTL_DAYS), until revoked, or until the user's password changes. "
+            "Failed passwords are counted per username and per client address: past the limit the answer "
+            "is 429 `too_many_signin_attempts` with `Retry-After`, whatever the password."
+        ),
+    )
     def post(self, request: Request) -> Response:
         data = _valid(io.TokenIn, request)
-        user = authenticate(request, username=data["username"], password=data["password"])
+        # Django's own request: axes marks a locked-out attempt on it, and reads the address from it.
+        user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None or not user.is_active:
+            if getattr(request._request, "axes_locked_out", False):
+                raise signin_locked(request._request, data["username"])
             raise exceptions.AuthenticationFailed(_("Wrong username or password."))
-        return Response({"token": api_token_issue(user=user)})
+        token, key = api_token_issue(user=user)
+        return Response({"token": key, "expiry": token.expiry})
 
-    @extend_schema(request=None, responses={204: None, **errors(401)})
+    @extend_schema(
+        request=None,
+        responses={204: None, **errors(401)},
+        summary="Revoke the token this request is made with",
+        description="Other tokens of the user keep working; the cabinet's settings list and revoke them.",
+    )
     def delete(self, request: Request) -> Response:
-        api_token_revoke(user=request.user)
+        if isinstance(request.auth, AuthToken):
+            api_token_revoke(user=request.user, digest=request.auth.digest)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

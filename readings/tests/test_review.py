@@ -131,7 +131,7 @@ def test_a_rejected_web_reading_shows_its_reason_in_the_cabinet(client, django_c
         ("admin:accounts_masterdataupload_add", 403, 200),
         ("admin:readings_calendaroverride_add", 403, 200),
         ("admin:botbridge_broadcast_add", 403, 200),
-        ("admin:authtoken_tokenproxy_add", 403, 200),
+        ("admin:knox_authtoken_add", 403, 200),
     ],
 )
 def test_each_role_gets_its_pages_and_not_the_others(client, url, operator, supervisor):
