@@ -112,7 +112,7 @@ def seed(count: int) -> list[tuple[str, str]]:
     for row in rows:
         user = User.objects.create(username=f"api{row.account_number}")
         account_link(user=user, account_number=row.account_number, meter_serial=row.meter_serial)
-        residents.append((row.account_number, api_token_issue(user=user)))
+        residents.append((row.account_number, api_token_issue(user=user)[1]))
     print(f"seeded {count:,} residents (account, meter, link, token) in {time.perf_counter() - started:.1f} s")
     return residents
 

@@ -37,7 +37,7 @@ def test_a_nul_in_an_account_number_is_a_400_in_the_cabinet_and_the_api(server_e
     MeterFactory(account__number="123456789", serial="AB123")
     user = UserFactory(username="maria")
     account_link(user=user, account_number="123456789", meter_serial="AB123")
-    token = api_token_issue(user=user)
+    token = api_token_issue(user=user)[1]
     browser = Client()
     browser.force_login(user)  # the session is in the database the server reads
     session = f"sessionid={browser.cookies['sessionid'].value}"

@@ -99,7 +99,7 @@ def test_with_redis_down_readings_are_accepted_and_a_notice_waits_for_the_broker
     resident.set_password(PASSWORD)
     resident.save()
     AccountLink.objects.create(user=resident, account=meter.account)
-    token = api_token_issue(user=resident)
+    _token, key = api_token_issue(user=resident)
     chief = UserFactory(username="chief", is_staff=True, is_superuser=True)
     chief.set_password(PASSWORD)
     chief.save()
@@ -128,7 +128,7 @@ def test_with_redis_down_readings_are_accepted_and_a_notice_waits_for_the_broker
 
         # The API: the throttle's cache is gone; every reading is still taken.
         api = requests.Session()
-        api.headers["Authorization"] = f"Token {token}"
+        api.headers["Authorization"] = f"Token {key}"
         started = time.monotonic()
         answers = [
             api.post(
@@ -251,7 +251,7 @@ def test_a_postgresql_restart_costs_no_request_after_it_and_the_outage_answers_5
     meter = MeterFactory(account__number="123456789")
     resident = UserFactory()
     AccountLink.objects.create(user=resident, account=meter.account)
-    token = api_token_issue(user=resident)
+    _token, key = api_token_issue(user=resident)
     env = {
         **server_env,
         "DATABASE_URL": f"postgresql://{db['USER']}@127.0.0.1:{proxy.port}/{db['NAME']}",
@@ -263,7 +263,7 @@ def test_a_postgresql_restart_costs_no_request_after_it_and_the_outage_answers_5
         "DATABASE_POOL_SIZE": "8",
     }
     api = requests.Session()
-    api.headers["Authorization"] = f"Token {token}"
+    api.headers["Authorization"] = f"Token {key}"
 
     def accounts(_=None) -> requests.Response:
         return api.get(f"{server.base_url}/api/v1/accounts/", timeout=30)

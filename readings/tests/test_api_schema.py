@@ -58,7 +58,7 @@ def token(db, monkeypatch, test_transaction_kept) -> str:
     MeterFactory(account__number="123456789", serial="AB123", initial_values=[1000])
     staff = UserFactory(username="billing", is_staff=True)
     account_link(user=staff, account_number="123456789", meter_serial="AB123")
-    return api_token_issue(user=staff)
+    return api_token_issue(user=staff)[1]
 
 
 @schema.parametrize()
