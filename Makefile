@@ -43,6 +43,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/cabinet.py
 	$(PY) bench/cabinet.py --sqlite
 	$(PY) bench/reminders.py
+	$(PY) bench/login_flood.py
 
 messages: $(VENV)/.installed
 	$(PY) manage.py makemessages --locale uk --locale en --ignore '.venv/*' --ignore 'bench/*' --ignore '*/tests/*' --ignore 'scripts/*' --no-obsolete
