@@ -261,6 +261,15 @@ def random_texts(rng: random.Random, mixed: int) -> list[str]:
 
 RANDOM = random_texts(random.Random(20261128), mixed=30)
 CORPUS = list(dict.fromkeys(HAND_WRITTEN + RANDOM))
+# What the Telegram side adds to the engine is reading commands (/start@bot, /START, args),
+# menu labels, mending NUL, and sending replies that must fit the Bot API (plain text, at
+# most 4096 UTF-16 units, never empty): the part of the corpus that tries those goes through
+# the webhook as well; the whole corpus goes to the engine directly.
+THROUGH_TELEGRAM = list(
+    dict.fromkeys(
+        COMMANDS + LABELS + EMPTY_LOOKING + MAXIMUM_LENGTH + MARKUP + SCRIPTS_AND_SYMBOLS[:6] + HUGE_NUMBERS[:1]
+    )
+)
 
 
 # --- What "valid" means at each step, decided independently of the bot's own parser ---------------
