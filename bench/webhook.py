@@ -20,8 +20,8 @@ warm-up's rate x S, at most N), so a slow server is not seeded for minutes in va
 Seeding goes through the real write paths: accounts and meters through
 `master_data_import`, the Telegram users through `telegram_identity_resolve`, the
 links through `account_link`. The conversation state after "press the account
-button" is written as `ConversationState` rows keyed by the bot's own storage key
-builder; the first resident presses the button through the webhook instead, and the
+button" is written as `ConversationState` rows keyed by (channel, the Telegram user
+id); the first resident presses the button through the webhook instead, and the
 row the bot writes for them must be the row this script writes for everyone else.
 
 Readings must land *in* the submission window, the normal path. When today (Kyiv) is
@@ -334,7 +334,7 @@ def _span(window) -> str:
 
 def press_account_button(base_url: str, env: dict[str, str], fake, resident: Resident) -> str:
     """One resident presses their account's button through the webhook: the bot's state row must be ours."""
-    from botbridge.keyboards import AccountAction
+    from botbridge.channels.telegram.keyboards import AccountAction
     from botbridge.models import ConversationState
     from botbridge.tests import updates
 
@@ -352,31 +352,30 @@ def press_account_button(base_url: str, env: dict[str, str], fake, resident: Res
     if status != 200:
         sys.exit(f"pressing the account button through the webhook answered {status}")
     expected = waiting_state(resident)
-    actual = ConversationState.objects.filter(key=expected.key).values_list("state", "data").first()
+    actual = (
+        ConversationState.objects.filter(channel=expected.channel, user_key=expected.user_key)
+        .values_list("state", "data")
+        .first()
+    )
     if actual != (expected.state, expected.data):
-        rows = list(ConversationState.objects.values_list("key", "state", "data"))
+        rows = list(ConversationState.objects.values_list("channel", "user_key", "state", "data"))
         sys.exit(f"the bot's state after the button is not what this script writes: expected {expected}, got {rows}")
     replies = [call.method for call in fake.calls]
     return (
-        f"probe: pressing the account button through the webhook wrote {expected.key} = {expected.state} "
+        f"probe: pressing the account button through the webhook wrote {expected} = {expected.state} "
         f"{json.dumps(expected.data)}, the row seeded for everyone else; replies {replies}"
     )
 
 
 def waiting_state(resident: Resident):
     """The ConversationState row the bot keeps after "press the account button" for a one-meter account."""
-    from aiogram.fsm.storage.base import StorageKey
-
-    from botbridge.dispatcher import dispatcher
+    from botbridge.conversation import READING
     from botbridge.models import ConversationState
-    from botbridge.states import Submitting
-    from botbridge.tests.fake_bot_api import DEFAULT_BOT_ID
 
-    storage = dispatcher().storage  # the bot's own key builder (with bot id and destiny)
-    key = StorageKey(bot_id=DEFAULT_BOT_ID, chat_id=resident.telegram_id, user_id=resident.telegram_id)
     return ConversationState(
-        key=storage.key_builder.build(key),
-        state=Submitting.reading.state,
+        channel="telegram",
+        user_key=str(resident.telegram_id),
+        state=READING,
         data={"meter_id": resident.meter_id, "zones": 1},
     )
 

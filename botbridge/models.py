@@ -5,16 +5,23 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ConversationState(models.Model):
-    """A chat's place in a conversation (aiogram FSM state and data), kept in the database
-    so that a restart loses nothing and any process can take the chat's next update."""
+    """A resident's place in the conversation (its step and what it has gathered), per channel
+    and the channel's user key, kept in the database so that a restart loses nothing and any
+    process can take the resident's next message."""
 
-    key = models.CharField(max_length=200, unique=True)
+    channel = models.CharField(max_length=32)
+    user_key = models.CharField(max_length=200)
     state = models.CharField(max_length=100, blank=True)
     data = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "user_key"], name="conversation_once_per_channel_user"),
+        ]
+
     def __str__(self) -> str:
-        return f"{self.key}: {self.state or '-'}"
+        return f"{self.channel}:{self.user_key}: {self.state or '-'}"
 
 
 class ProcessedUpdate(models.Model):

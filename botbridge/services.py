@@ -32,19 +32,26 @@ def update_unclaim(*, bot_id: int, update_id: int) -> None:
     ProcessedUpdate.objects.filter(bot_id=bot_id, update_id=update_id).delete()
 
 
-def conversation_state_set(*, key: str, state: str | None) -> None:
-    ConversationState.objects.update_or_create(key=key, defaults={"state": state or ""})
+def conversation_load(*, channel: str, user_key: str) -> tuple[str | None, dict[str, Any]]:
+    """Where the resident's conversation stands: (step, data); (None, {}) when it is at rest.
 
-
-def conversation_data_set(*, key: str, data: dict[str, Any]) -> None:
-    ConversationState.objects.update_or_create(key=key, defaults={"data": data})
-
-
-def conversation_get(*, key: str) -> tuple[str | None, dict[str, Any]]:
-    row = ConversationState.objects.filter(key=key).values_list("state", "data").first()
+    Inside a transaction the row is locked until it ends: two messages of one resident
+    handled at once by two processes take their turns instead of both moving on from the
+    same step.
+    """
+    rows = ConversationState.objects.filter(channel=channel, user_key=user_key)
+    if transaction.get_connection().in_atomic_block:
+        rows = rows.select_for_update()
+    row = rows.values_list("state", "data").first()
     if row is None:
         return None, {}
     return row[0] or None, row[1]
+
+
+def conversation_save(*, channel: str, user_key: str, step: str | None, data: dict[str, Any]) -> None:
+    ConversationState.objects.update_or_create(
+        channel=channel, user_key=user_key, defaults={"state": step or "", "data": data}
+    )
 
 
 # --- Broadcasts: window reminders and announcements ------------------------------------------

@@ -12,8 +12,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from botbridge.dispatcher import bot_create, feed
-from botbridge.intake import NotAnUpdate, update_parse
+from botbridge.channels.telegram.dispatcher import bot_create, feed
+from botbridge.channels.telegram.intake import NotAnUpdate, update_parse
 
 logger = logging.getLogger(__name__)
 _local = threading.local()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from aiogram import Bot
 
-from botbridge.dispatcher import bot_create, dispatcher, poll
+from botbridge.channels.telegram.dispatcher import bot_create, dispatcher, poll
 from botbridge.tests import updates
 from botbridge.tests.fake_bot_api import Call, FakeBotAPI
 

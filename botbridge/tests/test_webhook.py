@@ -99,7 +99,7 @@ def test_when_replies_fail_the_reading_is_still_saved_and_the_failure_logged(
     with time_machine.travel("2026-11-28 10:00 +02:00", tick=True):
         reading = submitting(webhook_resident)
         fake_bot_api.fail_next("sendMessage", status=status, description=description, retry_after=retry_after)
-        with caplog.at_level(logging.WARNING, logger="botbridge.dispatcher"):
+        with caplog.at_level(logging.WARNING, logger="botbridge.channels.telegram.dispatcher"):
             webhook_resident.send(reading)
     assert Reading.objects.get().values == (1250,)
     assert "Bot API refused a reply" in caplog.text
@@ -117,9 +117,9 @@ def test_set_webhook_and_delete_webhook_commands(bot_settings, fake_bot_api):
 
 
 def test_when_the_database_fails_the_webhook_says_503_and_telegram_retries(webhook_resident, client, monkeypatch):
-    from botbridge.handlers import submission
+    from botbridge import actions
 
-    real, failures = submission.reading_from_chat, []
+    real, failures = actions.reading_from_chat, []
 
     def database_restarting_once(**kwargs):
         if not failures:
@@ -129,7 +129,7 @@ def test_when_the_database_fails_the_webhook_says_503_and_telegram_retries(webho
 
     with time_machine.travel("2026-11-28 10:00 +02:00", tick=True):
         reading = submitting(webhook_resident)
-        monkeypatch.setattr(submission, "reading_from_chat", database_restarting_once)
+        monkeypatch.setattr(actions, "reading_from_chat", database_restarting_once)
         client.raise_request_exception = False
         assert post(client, reading).status_code == 503  # an outage: Telegram retries any non-2xx
         assert not Reading.objects.exists()
@@ -172,7 +172,7 @@ def test_a_private_message_from_nobody_is_taken_and_dropped(client, bot_settings
     """Telegram omits `from` for messages sent on behalf of a chat; no resident sent it, no one to answer."""
     update = updates.message(text)
     del update["message"]["from"]
-    with caplog.at_level(logging.INFO, logger="botbridge.middlewares"):
+    with caplog.at_level(logging.INFO, logger="botbridge.channels.telegram.middlewares"):
         assert post(client, update).status_code == 200
     assert "no sender" in caplog.text
     assert ProcessedUpdate.objects.filter(update_id=update["update_id"]).exists()

@@ -5,7 +5,7 @@ import asyncio
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from botbridge.dispatcher import bot_create
+from botbridge.channels.telegram.dispatcher import bot_create
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ import asyncio
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from botbridge.dispatcher import ALLOWED_UPDATES, bot_create, commands_register
+from botbridge.channels.telegram.dispatcher import ALLOWED_UPDATES, bot_create, commands_register
 
 
 class Command(BaseCommand):

@@ -11,7 +11,6 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.fsm.strategy import FSMStrategy
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import BotCommand, ErrorEvent
@@ -21,9 +20,8 @@ from django.db import connections
 from django.utils import translation
 
 from botbridge import texts
-from botbridge.handlers import routers
-from botbridge.middlewares import Resident, UpdateOnce
-from botbridge.storage import DatabaseStorage
+from botbridge.channels.telegram.handlers import router
+from botbridge.channels.telegram.middlewares import Resident, UpdateOnce
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +61,16 @@ async def reply_failed(event: ErrorEvent) -> bool:
 
 @lru_cache(maxsize=1)
 def dispatcher() -> Dispatcher:
-    """Built once per process; it holds no state of its own (that is in the database)."""
-    dp = Dispatcher(storage=DatabaseStorage(), fsm_strategy=FSMStrategy.USER_IN_CHAT)
+    """Built once per process; it holds no state of its own (the engine keeps it in the database).
+
+    aiogram's FSM is not used: its default in-memory storage stays empty, as the conversation's
+    steps are the engine's.
+    """
+    dp = Dispatcher(disable_fsm=True)
     dp.update.outer_middleware(UpdateOnce())
     dp.update.outer_middleware(Resident())
     dp.errors.register(reply_failed, ExceptionTypeFilter(TelegramAPIError))
-    dp.include_routers(*routers())
+    dp.include_router(router)
     return dp
 
 

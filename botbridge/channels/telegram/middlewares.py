@@ -48,12 +48,15 @@ class Resident(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         sender = data.get("event_from_user")
         chat = data.get("event_chat")
-        if sender is None and (chat is None or chat.type == "private"):
+        if (sender is None or sender.is_bot) and (chat is None or chat.type == "private"):
             # A message sent on behalf of a chat has no `from`; in a private chat no resident
-            # sent it and the handlers there need one. Taken, so Telegram does not resend it.
+            # sent it (nor does a bot, which Telegram never lets write to a bot) and the
+            # conversation needs one. Taken, so Telegram does not resend it.
             logger.info("update %s has no sender; dropped", getattr(event, "update_id", "?"))
             return None
-        if sender is None or sender.is_bot or (chat is not None and chat.type != "private"):
+        if sender is None or (chat is not None and chat.type != "private"):
+            # Not a resident in a private chat: no portal user, answered in Ukrainian.
+            data["language"] = "uk"
             with translation.override("uk"):
                 return await handler(event, data)
         data["user"] = await sync_to_async(telegram_identity_resolve)(
@@ -62,5 +65,6 @@ class Resident(BaseMiddleware):
             username=sender.username or "",
             language_code=sender.language_code or "",
         )
-        with translation.override(texts.language_of(sender.language_code)):
+        data["language"] = texts.language_of(sender.language_code)
+        with translation.override(data["language"]):
             return await handler(event, data)

@@ -1,0 +1,135 @@
+"""Telegram updates in, the engine's answers out: no rule of the conversation is decided here."""
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
+from aiogram.filters.command import Command as CommandFilter
+from aiogram.filters.command import CommandException
+from aiogram.types import CallbackQuery, ChatMemberUpdated, LinkPreviewOptions, Message
+from asgiref.sync import sync_to_async
+
+from accounts.models import User
+from accounts.services import telegram_identity_block
+from botbridge.channels.telegram.keyboards import choice, markup
+from botbridge.conversation import (
+    COMMANDS,
+    Answer,
+    Command,
+    Event,
+    Notice,
+    NotPrivate,
+    Reply,
+    Text,
+    Unreadable,
+    converse,
+)
+
+logger = logging.getLogger(__name__)
+CHANNEL = "telegram"
+router = Router(name="telegram")
+
+
+async def command_in(text: str | None, bot: Bot) -> Command | None:
+    """`/name`, `/name args` or `/name@this_bot` for a command the engine knows, read the way
+    Telegram clients write commands (and aiogram's Command filter reads them)."""
+    if not text:
+        return None
+    try:
+        command = CommandFilter.extract_command(text)
+    except CommandException:
+        return None
+    if command.prefix != "/" or command.command not in COMMANDS:
+        return None
+    if command.mention:
+        me = await bot.me()
+        if me.username and command.mention.lower() != me.username.lower():
+            return None  # addressed to another bot
+    return Command(command.command)
+
+
+async def event_of(message: Message, bot: Bot) -> Event:
+    if message.chat.type != "private":
+        return NotPrivate()
+    # A command is read from a caption too (a photo sent with /help under it).
+    command = await command_in(message.text or message.caption, bot)
+    if command is not None:
+        return command
+    if message.text:
+        return Text(message.text)
+    return Unreadable()
+
+
+async def answer(
+    *, event: Event, user: User | None, language: str, from_user, chat_id: int | None = None
+) -> list[Answer]:
+    user_key = str(from_user.id) if from_user is not None else str(chat_id)
+    name = (from_user.first_name if from_user is not None else "") or ""
+    return await sync_to_async(converse)(
+        channel=CHANNEL, user_key=user_key, user=user, event=event, language=language, name=name
+    )
+
+
+@router.message()
+async def on_message(message: Message, bot: Bot, language: str, user: User | None = None) -> None:
+    event = await event_of(message, bot)
+    await send(message, await answer(event=event, user=user, language=language, from_user=message.from_user))
+
+
+@router.edited_message()
+async def on_edit(message: Message, language: str, user: User | None = None) -> None:
+    event = Unreadable(edited=True) if message.chat.type == "private" else NotPrivate()
+    await send(message, await answer(event=event, user=user, language=language, from_user=message.from_user))
+
+
+@router.channel_post()
+async def on_channel_post(message: Message, language: str) -> None:
+    replies = await answer(event=NotPrivate(), user=None, language=language, from_user=None, chat_id=message.chat.id)
+    await send(message, replies)
+
+
+@router.callback_query()
+async def on_button(callback: CallbackQuery, language: str, user: User | None = None) -> None:
+    message = callback.message
+    event = choice(callback.data) if message is None or message.chat.type == "private" else NotPrivate()
+    replies = await answer(event=event, user=user, language=language, from_user=callback.from_user)
+    # Every press is answered once, first: with the engine's notice, or with nothing.
+    notice = next((reply for reply in replies if isinstance(reply, Notice)), Notice())
+    await callback.answer(notice.text or None, show_alert=notice.alert or None)
+    if message is not None:
+        await send(message, [reply for reply in replies if reply is not notice], on_button=True)
+
+
+async def send(message: Message, replies: list[Answer], *, on_button: bool = False) -> None:
+    """The answers in order: a reply that replaces edits the message the button was on."""
+    for reply in replies:
+        if isinstance(reply, Notice):
+            reply = Reply(reply.text)  # a notice outside a button press is a message like any other
+        if on_button and reply.replaces and reply.text is None:
+            await message.edit_reply_markup(reply_markup=markup(reply.options))
+        elif on_button and reply.replaces:
+            await replace(message, reply)
+        else:
+            preview = LinkPreviewOptions(is_disabled=True) if reply.secret else None
+            await message.answer(reply.text, reply_markup=markup(reply.options), link_preview_options=preview)
+
+
+async def replace(message: Message, reply: Reply) -> None:
+    """Edit the message; send anew when it cannot be edited."""
+    try:
+        await message.edit_text(reply.text, reply_markup=markup(reply.options))
+    except TelegramBadRequest as error:
+        if "not modified" not in error.message:
+            await message.answer(reply.text, reply_markup=markup(reply.options))
+
+
+# Not the conversation: whether the resident can be written to at all (reminders, notices).
+@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=KICKED))
+async def blocked(event: ChatMemberUpdated) -> None:
+    await sync_to_async(telegram_identity_block)(telegram_id=event.from_user.id, blocked=True)
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=MEMBER))
+async def unblocked(event: ChatMemberUpdated) -> None:
+    await sync_to_async(telegram_identity_block)(telegram_id=event.from_user.id, blocked=False)

@@ -1,0 +1,29 @@
+"""The move of conversation state from aiogram's storage key to (channel, user key)."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE, AFTER = ("botbridge", "0003_notices"), ("botbridge", "0004_conversation_per_channel")
+
+
+def migrate_to(target: tuple[str, str]):
+    executor = MigrationExecutor(connection)
+    executor.migrate([target])
+    executor.loader.build_graph()
+    return executor.loader.project_state([target]).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_resident_midway_stays_at_their_step():
+    try:
+        old = migrate_to(BEFORE).get_model("botbridge", "ConversationState")
+        old.objects.create(key="fsm:7000001:111:111:default", state="Linking:serial", data={"number": "123456789"})
+        old.objects.create(key="fsm:7000001:222:222:default", state="", data={})
+        new = migrate_to(AFTER).get_model("botbridge", "ConversationState")
+        rows = set(new.objects.values_list("channel", "user_key", "state"))
+        assert rows == {("telegram", "111", "Linking:serial"), ("telegram", "222", "")}
+        assert new.objects.get(user_key="111").data == {"number": "123456789"}
+    finally:
+        call_command("migrate", verbosity=0)
