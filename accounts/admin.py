@@ -13,7 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts import services
 from accounts.errors import DomainError
 from accounts.forms import StaffSignInForm
-from accounts.models import AccountLink, MasterDataUpload, Meter, PersonalAccount, TelegramIdentity, User
+from accounts.models import AccountLink, ChannelIdentity, MasterDataUpload, Meter, PersonalAccount, User
 from portal.admin import ReadOnlyAdmin
 from readings.parsing import parse_reading
 
@@ -233,13 +233,15 @@ class MasterDataUploadAdmin(admin.ModelAdmin):
         return redirect("admin:accounts_masterdataupload_change", upload_id)
 
 
-@admin.register(TelegramIdentity)
-class TelegramIdentityAdmin(ReadOnlyAdmin):
-    """Who uses the bot, in which language, and who blocked it (reminders skip them)."""
+@admin.register(ChannelIdentity)
+class ChannelIdentityAdmin(ReadOnlyAdmin):
+    """Who uses the bots, on which channel, in which language, and who blocked one (reminders skip them)."""
 
-    list_display = ("telegram_id", "username", "first_name", "language_code", "user", "blocked_at", "created_at")
-    list_filter = ("language_code",)
-    search_fields = ("=telegram_id", "username", "user__username")
+    list_display = (
+        "channel", "external_id", "username", "display_name", "language_code", "user", "blocked_at", "created_at"
+    )  # fmt: skip
+    list_filter = ("channel", "language_code")
+    search_fields = ("=external_id", "username", "user__username")
     list_select_related = ("user",)
 
 

@@ -133,24 +133,42 @@ class LinkAttempt(models.Model):
         return f"{self.user or self.ip_address} {self.account_number} {self.attempted_at:%Y-%m-%d %H:%M}"
 
 
-class TelegramIdentity(models.Model):
-    """A Telegram user's one portal user: what the bot links, the cabinet and the API show."""
+class ChannelIdentity(models.Model):
+    """A person's account on a messaging channel, mapped to their one portal user.
 
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="telegram")
-    telegram_id = models.BigIntegerField(_("Telegram user id"), unique=True)
-    username = models.CharField(_("Telegram username"), max_length=64, blank=True)
-    first_name = models.CharField(_("first name"), max_length=128, blank=True)
+    (channel, external_id) names the person on that channel: Telegram's user id as a
+    string, later Viber's or Messenger's ids. A portal user has at most one identity per
+    channel; what the bot links, the cabinet and the API show go through it.
+    """
+
+    class Channel(models.TextChoices):
+        TELEGRAM = "telegram", _("Telegram")
+        VIBER = "viber", _("Viber")
+        MESSENGER = "messenger", _("Messenger")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="channel_identities")
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    external_id = models.CharField(_("id on the channel"), max_length=64)
+    display_name = models.CharField(_("first name"), max_length=128, blank=True)
+    username = models.CharField(_("username"), max_length=64, blank=True)
     language_code = models.CharField(_("language"), max_length=16, blank=True)
     # Set when the user blocks the bot: nothing is sent to them until they come back.
     blocked_at = models.DateTimeField(_("blocked the bot"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
-        verbose_name = _("Telegram identity")
-        verbose_name_plural = _("Telegram identities")
+        verbose_name = _("channel identity")
+        verbose_name_plural = _("channel identities")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="channel_identity_one_user"),
+            models.UniqueConstraint(fields=["user", "channel"], name="channel_identity_one_per_channel"),
+            models.CheckConstraint(
+                condition=Q(channel__in=["telegram", "viber", "messenger"]), name="channel_identity_channel_known"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"@{self.username}" if self.username else str(self.telegram_id)
+        return f"{self.channel}: @{self.username}" if self.username else f"{self.channel}: {self.external_id}"
 
 
 class SignInLink(models.Model):

@@ -10,7 +10,7 @@ OPERATOR = [
     "accounts.view_user",
     "accounts.view_personalaccount",
     "accounts.view_meter",
-    "accounts.view_telegramidentity",
+    "accounts.view_channelidentity",
     "accounts.view_accountlink",
     "accounts.add_accountlink",
     "accounts.change_accountlink",
@@ -38,10 +38,15 @@ SUPERVISOR = [
 ROLES = {"operator": OPERATOR, "supervisor": SUPERVISOR}
 
 
-def roles_ensure(apps, *, skip_apps: tuple[str, ...] = ()) -> None:
+# Permissions of models a later migration made: the migrations before it skip them.
+LATER_MODELS = ("accounts.view_channelidentity",)
+
+
+def roles_ensure(apps, *, skip_apps: tuple[str, ...] = (), skip_codes: tuple[str, ...] = ()) -> None:
     """Make the groups with exactly their permissions; `apps` is a migration's registry or Django's.
 
-    `skip_apps`: apps whose permissions an early migration cannot have yet (a later one adds them).
+    `skip_apps`: apps whose permissions an early migration cannot have yet (a later one adds them);
+    `skip_codes`: the same for single permissions, of models that did not exist yet.
     """
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
@@ -50,6 +55,6 @@ def roles_ensure(apps, *, skip_apps: tuple[str, ...] = ()) -> None:
         permissions = [
             permission_model.objects.get(content_type__app_label=app_label, codename=codename)
             for app_label, codename in (code.split(".") for code in codes)
-            if app_label not in skip_apps
+            if app_label not in skip_apps and f"{app_label}.{codename}" not in skip_codes
         ]
         group.permissions.set(permissions)

@@ -5,7 +5,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from accounts.errors import NotLinked
-from accounts.models import AccountLink, Meter, PersonalAccount, User
+from accounts.models import AccountLink, ChannelIdentity, Meter, PersonalAccount, User
 
 
 def linked_accounts(*, user: User) -> QuerySet[PersonalAccount]:
@@ -44,3 +44,8 @@ def account_links(*, user: User) -> list[AccountLink]:
 def api_tokens(*, user: User) -> list[AuthToken]:
     """The user's live API tokens, newest first; each shows only its first characters."""
     return list(AuthToken.objects.filter(user=user, expiry__gt=timezone.now()).order_by("-created"))
+
+
+def channel_identity_of(*, user: User, channel: str) -> ChannelIdentity | None:
+    """The user's identity on a channel (a user has at most one per channel), or None."""
+    return ChannelIdentity.objects.filter(user=user, channel=channel).first()

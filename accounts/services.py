@@ -42,12 +42,12 @@ from accounts.errors import (
 from accounts.login_attempts import signin_attempts_reset
 from accounts.models import (
     AccountLink,
+    ChannelIdentity,
     LinkAttempt,
     MasterDataUpload,
     Meter,
     PersonalAccount,
     SignInLink,
-    TelegramIdentity,
     TelegramLoginUse,
     User,
 )
@@ -319,46 +319,55 @@ def user_password_changed(*, user: User) -> None:
     signin_attempts_reset(username=user.get_username())
 
 
-def telegram_identity_resolve(
+# The portal username of a user first met on a channel; Telegram's keeps the "tg" it always had.
+USERNAME_PREFIX = {"telegram": "tg", "viber": "vb", "messenger": "fb"}
+
+
+def channel_identity_resolve(
     *,
-    telegram_id: int,
-    first_name: str = "",
+    channel: str,
+    external_id: str,
+    display_name: str = "",
     username: str = "",
     language_code: str | None = None,
     in_bot: bool = True,
 ) -> User:
-    """The portal user of a Telegram user, created on first contact; always the same one.
+    """The portal user of a person on a channel, created on first contact; always the same one.
 
     `language_code=None` keeps the stored language: the Login Widget sends none, and a
     sign-in on the web must not wipe the one the bot learnt. `in_bot=False` (a sign-in on
     the web) says nothing about whether the user still blocks the bot.
     """
-    profile = {"first_name": first_name[:128], "username": (username or "")[:64]}
+    profile = {"display_name": display_name[:128], "username": (username or "")[:64]}
     if language_code is not None:
         profile["language_code"] = language_code[:16]
-    identity = TelegramIdentity.objects.select_related("user").filter(telegram_id=telegram_id).first()
+    identities = ChannelIdentity.objects.select_related("user").filter(channel=channel, external_id=external_id)
+    identity = identities.first()
     if identity is None:
         try:
             with transaction.atomic():
-                user = User(username=f"tg{telegram_id}", first_name=first_name[:150])
+                user = User(username=f"{USERNAME_PREFIX[channel]}{external_id}"[:150], first_name=display_name[:150])
                 user.set_unusable_password()
                 user.save()
-                return TelegramIdentity.objects.create(user=user, telegram_id=telegram_id, **profile).user
+                ChannelIdentity.objects.create(user=user, channel=channel, external_id=external_id, **profile)
+                return user
         except IntegrityError:
             # Two first updates of one user raced; the other one created the identity.
-            identity = TelegramIdentity.objects.select_related("user").get(telegram_id=telegram_id)
+            identity = identities.get()
     changed = {field: value for field, value in profile.items() if getattr(identity, field) != value}
     if in_bot and identity.blocked_at:
         # Writing to the user is possible again: an update from them in the bot means they are back.
         changed["blocked_at"] = None
     if changed:
-        TelegramIdentity.objects.filter(pk=identity.pk).update(**changed)
+        ChannelIdentity.objects.filter(pk=identity.pk).update(**changed)
     return identity.user
 
 
-def telegram_identity_block(*, telegram_id: int, blocked: bool) -> None:
-    """Record that the user blocked the bot (or unblocked it)."""
-    TelegramIdentity.objects.filter(telegram_id=telegram_id).update(blocked_at=timezone.now() if blocked else None)
+def channel_identity_block(*, channel: str, external_id: str, blocked: bool) -> None:
+    """Record that the person blocked the bot on the channel (or unblocked it)."""
+    ChannelIdentity.objects.filter(channel=channel, external_id=external_id).update(
+        blocked_at=timezone.now() if blocked else None
+    )
 
 
 # A salt of its own: nothing else signed with SECRET_KEY can pass for a sign-in link.
@@ -375,8 +384,12 @@ def telegram_login_redeem(*, proof: TelegramLogin) -> User:
             )
     except IntegrityError:
         raise TelegramLoginUsed() from None
-    return telegram_identity_resolve(
-        telegram_id=proof.telegram_id, first_name=proof.first_name, username=proof.username, in_bot=False
+    return channel_identity_resolve(
+        channel=ChannelIdentity.Channel.TELEGRAM,
+        external_id=str(proof.telegram_id),
+        display_name=proof.first_name,
+        username=proof.username,
+        in_bot=False,
     )
 
 

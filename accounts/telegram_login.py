@@ -42,7 +42,7 @@ MAX_CLOCK_SKEW_SECONDS = 60
 
 FIELD_NAME = re.compile(r"[a-z_]{1,32}")
 TELEGRAM_ID = re.compile(r"[1-9][0-9]{0,18}")
-MAX_TELEGRAM_ID = 2**63 - 1  # what TelegramIdentity.telegram_id, a BigIntegerField, holds
+MAX_TELEGRAM_ID = 2**63 - 1  # Telegram ids are 64-bit at most: a larger "id" is no Telegram user
 UNIX_TIME = re.compile(r"[0-9]{1,12}")
 HEX_HASH = re.compile(r"[0-9a-f]{64}")
 

@@ -21,7 +21,7 @@ from django_telegram_login.widgets.generator import create_redirect_login_widget
 from accounts import selectors, services
 from accounts.errors import DomainError, NotLinked, SignUpThrottled, TooManyAttempts
 from accounts.forms import LinkForm, SignInForm, SignUpForm
-from accounts.models import AccountLink, User
+from accounts.models import AccountLink, ChannelIdentity, User
 from accounts.telegram_login import telegram_login_verify
 from accounts.throttles import signup_throttle_check
 from portal.clientip import client_ip
@@ -139,7 +139,7 @@ def with_retry_after(response: HttpResponse, refusal: DomainError | None) -> Htt
 @require_GET
 def settings_page(request: HttpRequest) -> HttpResponse:
     links = selectors.account_links(user=request.user)
-    telegram = getattr(request.user, "telegram", None)
+    telegram = selectors.channel_identity_of(user=request.user, channel=ChannelIdentity.Channel.TELEGRAM)
     return render(request, "cabinet/settings.html", {"links": links, "telegram": telegram, "nav": "settings"})
 
 

@@ -165,7 +165,7 @@ def send_child() -> None:
 
     at_start = peak_rss_mib()
     slices = []
-    while not slices or services.deliveries_waiting():
+    while not slices or services.deliveries_waiting(channel=sending.CHANNEL):
         # As the deliveries_send task runs it: a new sender every SEND_SLICE_SECONDS.
         slices.append(sending.deliveries_send(stop_after_seconds=tasks.SEND_SLICE_SECONDS).__dict__)
     print(json.dumps({"slices": slices, "rss_at_start_mib": at_start, "rss_peak_mib": peak_rss_mib()}))

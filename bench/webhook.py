@@ -18,7 +18,7 @@ first; after the warm-up, as many more as the measured phase can use (1.5 x the
 warm-up's rate x S, at most N), so a slow server is not seeded for minutes in vain.
 
 Seeding goes through the real write paths: accounts and meters through
-`master_data_import`, the Telegram users through `telegram_identity_resolve`, the
+`master_data_import`, the Telegram users through `channel_identity_resolve`, the
 links through `account_link`. The conversation state after "press the account
 button" is written as `ConversationState` rows keyed by (channel, the Telegram user
 id); the first resident presses the button through the webhook instead, and the
@@ -264,7 +264,7 @@ def seed(first: int, end: int) -> list[Resident]:
     from django.db import transaction
 
     from accounts.models import Meter
-    from accounts.services import MasterDataRow, account_link, master_data_import, telegram_identity_resolve
+    from accounts.services import MasterDataRow, account_link, channel_identity_resolve, master_data_import
 
     starts = {i: 10_000 + (i * 37) % 50_000 for i in range(first, end)}
     rows = {
@@ -284,8 +284,12 @@ def seed(first: int, end: int) -> list[Resident]:
         with transaction.atomic():  # one commit per thousand, not four per resident
             for i in range(batch, min(end, batch + 1000)):
                 # The same profile the updates carry, as after the resident's first message.
-                user = telegram_identity_resolve(
-                    telegram_id=TELEGRAM_ID_BASE + i, first_name="Марія", username="", language_code="uk"
+                user = channel_identity_resolve(
+                    channel="telegram",
+                    external_id=str(TELEGRAM_ID_BASE + i),
+                    display_name="Марія",
+                    username="",
+                    language_code="uk",
                 )
                 account_link(user=user, account_number=rows[i].account_number, meter_serial=rows[i].meter_serial)
     numbers = [row.account_number for row in rows.values()]

@@ -6,17 +6,14 @@ and nothing else.
 
 from accounts.models import User
 from readings import selectors
-from readings.models import Reading
 from readings.selectors import Outcome
 from readings.services import reading_submit
 
 
 def reading_from_chat(*, user: User, meter_id: int, text: str, channel: str, user_key: str, confirm: bool) -> Outcome:
     meter = selectors.linked_meter(user=user, meter_id=meter_id)
-    # A reading remembers the Telegram chat it came from (for the review notice); in a private
-    # chat that is the user's own id. The channel identity model will keep any channel's key.
-    chat_id = int(user_key) if channel == Reading.Channel.TELEGRAM else None
+    # A reading remembers who sent it on its channel, which is where the review notice goes.
     reading = reading_submit(
-        meter=meter, text=text, channel=channel, submitted_by=user, chat_id=chat_id, confirm=confirm
+        meter=meter, text=text, channel=channel, submitted_by=user, channel_user_key=user_key, confirm=confirm
     )
     return selectors.reading_outcome(reading)

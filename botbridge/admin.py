@@ -83,8 +83,8 @@ class BroadcastAdmin(DateDrilldownAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("chat_id", "broadcast", "status", "attempts", "sent_at", "error")
+    list_display = ("channel", "recipient_key", "broadcast", "status", "attempts", "sent_at", "error")
     list_filter = ("status", "broadcast__kind")
-    search_fields = ("=chat_id",)
+    search_fields = ("=recipient_key",)
     list_select_related = ("broadcast",)
     raw_id_fields = ("broadcast",)

@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import ChannelIdentity
+
 
 class ConversationState(models.Model):
     """A resident's place in the conversation (its step and what it has gathered), per channel
@@ -92,7 +94,9 @@ class Delivery(models.Model):
         INTERRUPTED = "interrupted", _("interrupted while sending")
 
     broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="deliveries")
-    chat_id = models.BigIntegerField(_("Telegram chat"))
+    # The channel and the recipient's key there (for Telegram, the chat id as a string).
+    channel = models.CharField(_("channel"), max_length=16, choices=ChannelIdentity.Channel.choices)
+    recipient_key = models.CharField(_("recipient"), max_length=64)
     text = models.TextField(_("text"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
@@ -104,7 +108,9 @@ class Delivery(models.Model):
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
         constraints = [
-            models.UniqueConstraint(fields=["broadcast", "chat_id"], name="delivery_once_per_chat"),
+            models.UniqueConstraint(
+                fields=["broadcast", "channel", "recipient_key"], name="delivery_once_per_recipient"
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "id"], name="delivery_status_idx"),
@@ -112,4 +118,4 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.broadcast_id} → {self.chat_id}: {self.status}"
+        return f"{self.broadcast_id} → {self.channel}:{self.recipient_key}: {self.status}"

@@ -52,6 +52,7 @@ LOCK_KEY = "botbridge:broadcast-sender"
 LOCK_SECONDS = 15  # renewed every tick; a killed sender's lock frees itself after this
 MAX_BACKOFF_SECONDS = 300
 IDLE_POLL_SECONDS = 1.0
+CHANNEL = "telegram"  # the deliveries this sender takes; other channels get transports of their own
 
 
 @dataclass
@@ -157,13 +158,13 @@ class Sender:
             limit, self.carry = divmod(self.carry + self.rate, self.ticks_per_second)
             if not limit:
                 continue
-            batch = await sync_to_async(services.deliveries_claim)(limit=limit)
+            batch = await sync_to_async(services.deliveries_claim)(channel=CHANNEL, limit=limit)
             if batch:
                 task = asyncio.create_task(self._send_tick(bot, batch))
                 self.in_flight.add(task)
                 task.add_done_callback(self.in_flight.discard)
                 continue
-            if not self.in_flight and not await sync_to_async(services.deliveries_waiting)():
+            if not self.in_flight and not await sync_to_async(services.deliveries_waiting)(channel=CHANNEL):
                 return
             await self._wait_until(time.monotonic() + IDLE_POLL_SECONDS)
 
@@ -190,16 +191,15 @@ class Sender:
 
     async def _send_one(self, bot: Bot, delivery: Delivery, outcomes: Outcomes) -> None:
         now = time.monotonic()
-        last = self.last_sent.get(delivery.chat_id)
+        chat_id = int(delivery.recipient_key)  # Telegram's chat id; the key is the channel-neutral string
+        last = self.last_sent.get(chat_id)
         if last is not None and now - last < CHAT_INTERVAL_SECONDS:
             # Two messages for one chat in the same second: the second waits its turn.
             outcomes.retry[delivery.pk] = (_after(CHAT_INTERVAL_SECONDS), "one message a second per chat")
             return
-        self.last_sent[delivery.chat_id] = now
+        self.last_sent[chat_id] = now
         try:
-            await bot.send_message(
-                delivery.chat_id, delivery.text, link_preview_options=LinkPreviewOptions(is_disabled=True)
-            )
+            await bot.send_message(chat_id, delivery.text, link_preview_options=LinkPreviewOptions(is_disabled=True))
         except TelegramRetryAfter as error:
             self.paused_until = max(self.paused_until, time.monotonic() + error.retry_after)
             outcomes.retry[delivery.pk] = (_after(error.retry_after), f"429: retry after {error.retry_after} s")

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 
-from accounts.models import AccountLink, Meter, TelegramIdentity, User
+from accounts.models import AccountLink, ChannelIdentity, Meter, User
 from botbridge import texts
 from botbridge.errors import AnnouncementEmpty, AnnouncementTooLong
 from botbridge.models import Broadcast, ConversationState, Delivery, ProcessedUpdate
@@ -57,6 +57,9 @@ def conversation_save(*, channel: str, user_key: str, step: str | None, data: di
 # --- Broadcasts: window reminders and announcements ------------------------------------------
 
 FILL_BATCH = 1000
+# The channels whose messages botbridge.sending delivers: reminders and notices are listed for
+# these only, so no delivery waits for a transport that does not exist yet (Viber's is next).
+SENT_CHANNELS = ("telegram",)
 
 
 def broadcast_start(*, kind: str, period: dt.date) -> Broadcast:
@@ -90,7 +93,7 @@ def broadcast_fill(*, broadcast_id: int) -> int:
     """List the broadcast's recipients as queued deliveries, in batches; safe to run again.
 
     A run killed half-way leaves the deliveries it made; the next run adds the rest
-    (the unique (broadcast, chat) row turns a repeat into nothing).
+    (the unique (broadcast, channel, recipient) row turns a repeat into nothing).
     """
     broadcast = Broadcast.objects.get(pk=broadcast_id)
     if broadcast.filled_at is not None:
@@ -99,19 +102,20 @@ def broadcast_fill(*, broadcast_id: int) -> int:
     added, after = 0, 0
     while True:
         identities = list(
-            TelegramIdentity.objects.filter(blocked_at__isnull=True, pk__gt=after)
+            ChannelIdentity.objects.filter(channel__in=SENT_CHANNELS, blocked_at__isnull=True, pk__gt=after)
             .order_by("pk")
-            .values_list("pk", "telegram_id", "user_id", "language_code")[:FILL_BATCH]
+            .values_list("pk", "channel", "external_id", "user_id", "language_code")[:FILL_BATCH]
         )
         if not identities:
             break
         after = identities[-1][0]
-        numbers = _reminder_accounts(broadcast, [identity[2] for identity in identities])
+        numbers = _reminder_accounts(broadcast, [identity[3] for identity in identities])
         deliveries = []
-        for _pk, telegram_id, user_id, language_code in identities:
+        for _pk, channel, external_id, user_id, language_code in identities:
             text = _broadcast_text(broadcast, window, numbers.get(user_id, []), language_code)
             if text:
-                deliveries.append(Delivery(broadcast=broadcast, chat_id=telegram_id, text=text))
+                # In a private chat the bot writes to the person at their own id on the channel.
+                deliveries.append(Delivery(broadcast=broadcast, channel=channel, recipient_key=external_id, text=text))
         added += len(Delivery.objects.bulk_create(deliveries, ignore_conflicts=True))
     Broadcast.objects.filter(pk=broadcast.pk, filled_at__isnull=True).update(filled_at=timezone.now())
     broadcasts_finish()  # a broadcast with no recipient, or sent while it was still being listed
@@ -156,7 +160,7 @@ def _broadcast_text(broadcast: Broadcast, window, numbers: list[str], language_c
         return texts.reminder_last_day(window, numbers)
 
 
-def deliveries_claim(*, limit: int) -> list[Delivery]:
+def deliveries_claim(*, channel: str, limit: int) -> list[Delivery]:
     """The next queued deliveries that may go now, marked `sending` before anything is sent.
 
     Marked first, so a worker killed while sending leaves them `sending`, never queued:
@@ -165,7 +169,7 @@ def deliveries_claim(*, limit: int) -> list[Delivery]:
     """
     now = timezone.now()
     with transaction.atomic():
-        due = Delivery.objects.filter(status=Delivery.Status.QUEUED).filter(
+        due = Delivery.objects.filter(channel=channel, status=Delivery.Status.QUEUED).filter(
             Q(not_before__isnull=True) | Q(not_before__lte=now)
         )
         picked = list(due.select_for_update(skip_locked=True).order_by("pk")[:limit])
@@ -189,7 +193,10 @@ def deliveries_record(*, sent: list[int], blocked: list[int], failed: dict[int, 
         if blocked:
             rows = Delivery.objects.filter(pk__in=blocked)
             rows.update(status=Delivery.Status.BLOCKED, error="403")
-            TelegramIdentity.objects.filter(telegram_id__in=rows.values("chat_id")).update(blocked_at=now)
+            for channel in set(rows.values_list("channel", flat=True)):
+                ChannelIdentity.objects.filter(
+                    channel=channel, external_id__in=rows.filter(channel=channel).values("recipient_key")
+                ).update(blocked_at=now)
         for pk, error in failed.items():
             Delivery.objects.filter(pk=pk).update(status=Delivery.Status.FAILED, error=error[:300])
         for pk, (not_before, error) in retry.items():
@@ -223,9 +230,9 @@ def broadcasts_unfilled() -> list[int]:
     return list(Broadcast.objects.filter(filled_at__isnull=True).order_by("pk").values_list("pk", flat=True))
 
 
-def deliveries_waiting() -> bool:
-    """Whether anything is still queued, due now or later (a 429 or a backoff)."""
-    return Delivery.objects.filter(status=Delivery.Status.QUEUED).exists()
+def deliveries_waiting(*, channel: str) -> bool:
+    """Whether anything is still queued for the channel, due now or later (a 429 or a backoff)."""
+    return Delivery.objects.filter(channel=channel, status=Delivery.Status.QUEUED).exists()
 
 
 def processed_updates_prune(*, before: dt.datetime) -> int:
@@ -243,14 +250,16 @@ def notice_reading_reviewed(*, reading_id: int) -> Broadcast | None:
     the message is queued if and only if the decision is recorded (the outbox).
     """
     reading = Reading.objects.select_related("meter__account").get(pk=reading_id)
-    if reading.channel != Reading.Channel.TELEGRAM or not reading.chat_id:
+    if reading.channel not in SENT_CHANNELS or not reading.channel_user_key:
         return None
-    identity = TelegramIdentity.objects.filter(telegram_id=reading.chat_id).first()
+    identity = ChannelIdentity.objects.filter(channel=reading.channel, external_id=reading.channel_user_key).first()
     if identity is None or identity.blocked_at:
         return None
     with translation.override(texts.language_of(identity.language_code)):
         text = texts.review_outcome(reading)
     with transaction.atomic():
         notice = Broadcast.objects.create(kind=Broadcast.Kind.NOTICE, text=text, filled_at=timezone.now())
-        Delivery.objects.create(broadcast=notice, chat_id=reading.chat_id, text=text)
+        Delivery.objects.create(
+            broadcast=notice, channel=reading.channel, recipient_key=reading.channel_user_key, text=text
+        )
     return notice

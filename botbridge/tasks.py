@@ -45,7 +45,7 @@ def outbox_tick() -> dict[str, int]:
     unfilled = services.broadcasts_unfilled()
     for broadcast_id in unfilled:
         broadcast_fill.delay(broadcast_id)  # listing twice adds nothing twice
-    waiting = services.deliveries_waiting()
+    waiting = services.deliveries_waiting(channel=sending.CHANNEL)
     if waiting:
         deliveries_send.delay()  # a second sender finds the lock taken and stands down
     return {"broadcasts": len(unfilled), "send": int(waiting)}
@@ -68,7 +68,7 @@ def deliveries_send(self) -> dict:
         # has not expired yet. Look once more after the lock would have expired.
         if not self.request.is_eager and self.request.retries == 0:
             raise self.retry(countdown=sending.LOCK_SECONDS + 1)
-    elif services.deliveries_waiting():
+    elif services.deliveries_waiting(channel=sending.CHANNEL):
         deliveries_send.delay()
     return report.__dict__
 

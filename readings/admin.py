@@ -24,7 +24,7 @@ class ReadingAdmin(SimpleHistoryAdmin, DateDrilldownAdmin, ReadOnlyAdmin):
 
     list_display = ("meter", "account_number", "period", "values_display", "status", "channel", "submitted_at")
     list_filter = ("status", "channel", "period", "meter__zones")
-    search_fields = ("=meter__serial", "=meter__account__number", "=meter__account__eic")
+    search_fields = ("=meter__serial", "=meter__account__number", "=meter__account__eic", "=channel_user_key")
     list_select_related = ("meter__account", "submitted_by")
     date_hierarchy = "period"
 
@@ -170,7 +170,7 @@ class ReviewQueueAdmin(ReadOnlyAdmin):
         "submitted_at",
     )
     list_filter = ("review_reason", "channel", "period")
-    search_fields = ("=meter__serial", "=meter__account__number", "=meter__account__eic")
+    search_fields = ("=meter__serial", "=meter__account__number", "=meter__account__eic", "=channel_user_key")
     list_select_related = ("meter__account",)
     ordering = ("submitted_at",)
     actions = ["approve_selected", "reject_selected"]

@@ -20,6 +20,8 @@ class Reading(models.Model):
 
     class Channel(models.TextChoices):
         TELEGRAM = "telegram", _("Telegram")
+        VIBER = "viber", _("Viber")
+        MESSENGER = "messenger", _("Messenger")
         WEB = "web", _("web cabinet")
         API = "api", _("API")
         IVR = "ivr", _("voice menu")
@@ -49,7 +51,9 @@ class Reading(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="readings"
     )
     submitted_at = models.DateTimeField(_("submitted"), db_index=True)
-    chat_id = models.BigIntegerField(_("Telegram chat"), null=True, blank=True)
+    # Who on the channel sent it, where the channel has such a key (Telegram's user id, say):
+    # where a notice about the reading goes.
+    channel_user_key = models.CharField(_("user on the channel"), max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -87,7 +91,7 @@ class Reading(models.Model):
                 name="reading_status_known",
             ),
             models.CheckConstraint(
-                condition=Q(channel__in=["telegram", "web", "api", "ivr", "staff", "import"]),
+                condition=Q(channel__in=["telegram", "viber", "messenger", "web", "api", "ivr", "staff", "import"]),
                 name="reading_channel_known",
             ),
         ]

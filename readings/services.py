@@ -33,7 +33,7 @@ def reading_submit(
     values: Sequence[int] | None = None,
     submitted_by: User | None = None,
     confirm: bool = False,
-    chat_id: int | None = None,
+    channel_user_key: str = "",
     ip_address: str | None = None,
     submitted_at: dt.datetime | None = None,
 ) -> Reading:
@@ -95,7 +95,7 @@ def reading_submit(
             channel=channel,
             submitted_by=submitted_by,
             submitted_at=submitted_at,
-            chat_id=chat_id,
+            channel_user_key=channel_user_key,
             ip_address=ip_address,
         )
         reading._history_user = submitted_by  # the audit trail's "who" outside a web request too

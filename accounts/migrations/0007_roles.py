@@ -9,7 +9,7 @@ A database that ran it before keeps its record; nothing here runs again there.
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from accounts.roles import ROLES, roles_ensure
+from accounts.roles import LATER_MODELS, ROLES, roles_ensure
 
 APPS = ("accounts", "readings", "botbridge")
 
@@ -22,7 +22,7 @@ def create_roles(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    roles_ensure(apps, skip_apps=("knox",))
+    roles_ensure(apps, skip_apps=("knox",), skip_codes=LATER_MODELS)
 
 
 def remove_roles(apps, schema_editor):

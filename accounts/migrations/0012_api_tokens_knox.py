@@ -6,7 +6,7 @@ keys could not have been carried over as they are anyway."""
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from accounts.roles import roles_ensure
+from accounts.roles import LATER_MODELS, roles_ensure
 
 
 def knox_roles(apps, schema_editor):
@@ -15,7 +15,7 @@ def knox_roles(apps, schema_editor):
     app_config.models_module = True
     create_permissions(app_config, apps=apps, verbosity=0)
     app_config.models_module = None
-    roles_ensure(apps)
+    roles_ensure(apps, skip_codes=LATER_MODELS)
     # authtoken is no longer installed: its content types (and so its permissions) are stale.
     apps.get_model("contenttypes", "ContentType").objects.filter(app_label="authtoken").delete()
 

@@ -21,7 +21,7 @@ from accounts.errors import (
     TooManyAttempts,
 )
 from accounts.models import AccountLink, User
-from accounts.services import signin_link_issue, telegram_identity_block, telegram_identity_resolve
+from accounts.services import channel_identity_block, channel_identity_resolve, signin_link_issue
 from accounts.tests.factories import MeterFactory, UserFactory
 from accounts.tests.telegram import signed_telegram_login
 
@@ -133,24 +133,24 @@ def test_the_telegram_widget_is_on_the_sign_in_page_only_when_a_bot_is_configure
 
 
 def test_telegram_sign_in_reaches_the_user_the_bot_knows(client, telegram_login):
-    bot_user = telegram_identity_resolve(telegram_id=111, first_name="Марія", language_code="uk")
+    bot_user = channel_identity_resolve(channel="telegram", external_id="111", display_name="Марія", language_code="uk")
     meter = MeterFactory()
     AccountLink.objects.create(user=bot_user, account=meter.account)
     response = client.get("/signin/telegram/", signed_telegram_login(bot_token=BOT_TOKEN, telegram_id=111))
     assert response.status_code == 302
     assert signed_in_user(client) == bot_user
     assert meter.account.number in page(client.get("/"))
-    bot_user.telegram.refresh_from_db()
-    assert bot_user.telegram.language_code == "uk"  # the widget sends no language: the bot's stays
+    assert (
+        bot_user.channel_identities.get(channel="telegram").language_code == "uk"
+    )  # the widget sends no language: the bot's stays
 
 
 def test_a_web_sign_in_does_not_mean_the_user_unblocked_the_bot(client, telegram_login):
-    user = telegram_identity_resolve(telegram_id=111, first_name="Марія")
-    telegram_identity_block(telegram_id=111, blocked=True)
+    user = channel_identity_resolve(channel="telegram", external_id="111", display_name="Марія")
+    channel_identity_block(channel="telegram", external_id="111", blocked=True)
     client.get("/signin/telegram/", signed_telegram_login(bot_token=BOT_TOKEN, telegram_id=111))
     assert signed_in_user(client) == user
-    user.telegram.refresh_from_db()
-    assert user.telegram.blocked_at is not None
+    assert user.channel_identities.get(channel="telegram").blocked_at is not None
 
 
 def test_a_new_telegram_user_gets_a_portal_user_once(client, telegram_login):
@@ -161,7 +161,7 @@ def test_a_new_telegram_user_gets_a_portal_user_once(client, telegram_login):
     later = signed_telegram_login(bot_token=BOT_TOKEN, telegram_id=222, auth_date=int(time.time()) + 1)
     client.get("/signin/telegram/", later)
     assert signed_in_user(client) == first
-    assert first.telegram.telegram_id == 222
+    assert first.channel_identities.get(channel="telegram").external_id == "222"
 
 
 @pytest.mark.parametrize(
@@ -199,7 +199,7 @@ def test_telegram_sign_in_is_refused_when_no_bot_is_configured(client):
 
 
 def test_the_bots_link_signs_in_once_and_only_when_the_button_is_pressed(client):
-    user = telegram_identity_resolve(telegram_id=333, first_name="Олег")
+    user = channel_identity_resolve(channel="telegram", external_id="333", display_name="Олег")
     path = signin_link_issue(user=user).removeprefix("http://127.0.0.1:8000")
     # Opening the link (or Telegram's preview fetching it) only shows the button.
     assert client.get(path).status_code == 200

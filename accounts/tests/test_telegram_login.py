@@ -16,8 +16,8 @@ from accounts.errors import (
     TelegramLoginStale,
     TelegramLoginUnavailable,
 )
-from accounts.models import TelegramIdentity
-from accounts.services import telegram_identity_resolve
+from accounts.models import ChannelIdentity
+from accounts.services import channel_identity_resolve
 from accounts.telegram_login import TelegramLogin, telegram_login_verify
 from accounts.tests.telegram import signed_telegram_login, telegram_login_hash
 
@@ -291,27 +291,29 @@ def test_the_librarys_refusals_become_ours(monkeypatch, raised, expected):
 
 @pytest.mark.django_db
 def test_a_web_sign_in_keeps_the_language_the_bot_learnt():
-    user = telegram_identity_resolve(telegram_id=111, first_name="Марія", language_code="en")
+    user = channel_identity_resolve(channel="telegram", external_id="111", display_name="Марія", language_code="en")
     proof = telegram_login_verify(signed(username="maria_iv"))
 
-    again = telegram_identity_resolve(
-        telegram_id=proof.telegram_id, first_name=proof.first_name, username=proof.username
+    again = channel_identity_resolve(
+        channel="telegram", external_id=str(proof.telegram_id), display_name=proof.first_name, username=proof.username
     )
 
-    identity = TelegramIdentity.objects.get(telegram_id=111)
+    identity = ChannelIdentity.objects.get(channel="telegram", external_id="111")
     assert again == user
     assert (identity.language_code, identity.username) == ("en", "maria_iv")
 
 
 @pytest.mark.django_db
 def test_the_bot_still_updates_the_language():
-    telegram_identity_resolve(telegram_id=111, language_code="en")
-    telegram_identity_resolve(telegram_id=111, language_code="uk")
-    assert TelegramIdentity.objects.get(telegram_id=111).language_code == "uk"
+    channel_identity_resolve(channel="telegram", external_id="111", language_code="en")
+    channel_identity_resolve(channel="telegram", external_id="111", language_code="uk")
+    assert ChannelIdentity.objects.get(channel="telegram", external_id="111").language_code == "uk"
 
 
 @pytest.mark.django_db
 def test_a_first_sign_in_on_the_web_creates_the_user_without_a_language():
     proof = telegram_login_verify(signed())
-    user = telegram_identity_resolve(telegram_id=proof.telegram_id, first_name=proof.first_name)
-    assert user.telegram.language_code == ""
+    user = channel_identity_resolve(
+        channel="telegram", external_id=str(proof.telegram_id), display_name=proof.first_name
+    )
+    assert user.channel_identities.get(channel="telegram").language_code == ""

@@ -4,7 +4,7 @@
 the conversation run at the engine's speed; what it reads back are the engine's answers.
 """
 
-from accounts.services import telegram_identity_resolve
+from accounts.services import channel_identity_resolve
 from botbridge.conversation import COMMANDS, Answer, Choice, Choices, Command, Event, Menu, Reply, Text, converse
 
 BOT_USERNAME = "pokaznyk_test_bot"  # the fake Bot API's getMe
@@ -25,7 +25,9 @@ class EngineChat:
         self.user_id = user_id
         self.language = language
         self.name = name
-        self.user = telegram_identity_resolve(telegram_id=user_id, first_name=name, language_code=language)
+        self.user = channel_identity_resolve(
+            channel="telegram", external_id=str(user_id), display_name=name, language_code=language
+        )
         self.answers: list[Answer] = []  # everything the engine said, in order
 
     def send(self, event: Event) -> list[Answer]:

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from django.contrib.auth.hashers import make_password
 
-from accounts.models import AccountLink, Meter, PersonalAccount, TelegramIdentity, User
+from accounts.models import AccountLink, ChannelIdentity, Meter, PersonalAccount, User
 
 
 def bot_users_create(chat_ids: Sequence[int], *, english_every: int = 0) -> None:
@@ -14,10 +14,11 @@ def bot_users_create(chat_ids: Sequence[int], *, english_every: int = 0) -> None
     """
     password = make_password(None)
     users = User.objects.bulk_create(User(username=f"tg{chat_id}", password=password) for chat_id in chat_ids)
-    TelegramIdentity.objects.bulk_create(
-        TelegramIdentity(
+    ChannelIdentity.objects.bulk_create(
+        ChannelIdentity(
             user=user,
-            telegram_id=chat_id,
+            channel="telegram",
+            external_id=str(chat_id),
             language_code="en" if english_every and chat_id % english_every == 0 else "uk",
         )
         for user, chat_id in zip(users, chat_ids, strict=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 import time_machine
 
-from accounts.models import AccountLink, Meter, TelegramIdentity
+from accounts.models import AccountLink, ChannelIdentity, Meter
 from accounts.tests.factories import MeterFactory
 from botbridge.tests import updates
 from botbridge.tests.bad_input import (
@@ -120,7 +120,7 @@ def the_conversation_goes_on(resident: Conversation, step: Step) -> None:
         # A look-alike of the serial in the corpus (full-width, Cyrillic letters) may have linked it already.
         reply = texts(resident.say(SERIAL))
         assert f"{ACCOUNT} додано" in reply or f"{ACCOUNT} уже є у вашому списку" in reply
-        assert AccountLink.objects.filter(user__telegram__telegram_id=resident.user_id).count() == 1
+        assert AccountLink.objects.filter(user__channel_identities__external_id=str(resident.user_id)).count() == 1
     elif step.name == "reading":
         assert "Показання прийнято: 1250" in texts(resident.say("1250"))
     else:
@@ -223,10 +223,13 @@ def test_a_burst_of_forged_buttons_is_answered_and_shows_nobody_elses_account(
         if call.params.get("chat_id") in (None, resident.user_id)
     )
     assert leaks(seen) == []
-    assert not Reading.objects.filter(submitted_by__telegram__telegram_id=resident.user_id).exists()
-    assert not AccountLink.objects.filter(user__telegram__telegram_id=resident.user_id).exists()
+    assert not Reading.objects.filter(submitted_by__channel_identities__external_id=str(resident.user_id)).exists()
+    assert not AccountLink.objects.filter(user__channel_identities__external_id=str(resident.user_id)).exists()
     link = AccountLink.objects.get(account__number=ACCOUNT)
-    assert (link.user.telegram.telegram_id, link.reminders_enabled) == (owner.user_id, True)
+    assert (link.user.channel_identities.get(channel="telegram").external_id, link.reminders_enabled) == (
+        str(owner.user_id),
+        True,
+    )
 
 
 @dataclass
@@ -272,9 +275,14 @@ def test_a_second_resident_replaying_the_first_ones_buttons_sees_nothing_of_the_
     assert leaks("\n".join(str(call.params.get("text", "")) for call in replay.calls)) == []
     assert len(fake_bot_api.sent_messages(replay.owner.user_id)) == replay.owner_messages_before
     link = AccountLink.objects.get(account__number=ACCOUNT)
-    assert (link.user.telegram.telegram_id, link.reminders_enabled) == (replay.owner.user_id, True)
-    assert Reading.objects.get().submitted_by.telegram.telegram_id == replay.owner.user_id
-    assert not TelegramIdentity.objects.get(telegram_id=replay.stranger.user_id).user.account_links.exists()
+    assert (link.user.channel_identities.get(channel="telegram").external_id, link.reminders_enabled) == (
+        str(replay.owner.user_id),
+        True,
+    )
+    assert Reading.objects.get().submitted_by.channel_identities.get().external_id == str(replay.owner.user_id)
+    assert not ChannelIdentity.objects.get(
+        channel="telegram", external_id=str(replay.stranger.user_id)
+    ).user.account_links.exists()
 
 
 def test_every_button_of_someone_elses_account_tells_the_stranger_it_no_longer_works(replay):

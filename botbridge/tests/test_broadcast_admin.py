@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from accounts.services import telegram_identity_resolve
+from accounts.services import channel_identity_resolve
 from accounts.tests.factories import UserFactory
 from botbridge import services
 from botbridge.models import Broadcast, Delivery
@@ -23,7 +23,7 @@ def test_the_broadcast_list_shows_each_broadcasts_progress(staff_client):
     broadcast = services.broadcast_start(kind=Broadcast.Kind.WINDOW_OPENS, period=dt.date(2026, 12, 1))
     statuses = ["sent"] * 3 + ["blocked"] + ["queued"] * 2
     Delivery.objects.bulk_create(
-        Delivery(broadcast=broadcast, chat_id=chat_id, text="…", status=status)
+        Delivery(broadcast=broadcast, channel="telegram", recipient_key=str(chat_id), text="…", status=status)
         for chat_id, status in enumerate(statuses, start=1)
     )
     page = staff_client.get(reverse("admin:botbridge_broadcast_changelist")).content.decode()
@@ -35,7 +35,7 @@ def test_the_broadcast_list_shows_each_broadcasts_progress(staff_client):
 
 def test_staff_send_an_announcement_to_every_bot_user(staff_client, django_capture_on_commit_callbacks):
     for telegram_id in (11, 12):
-        telegram_identity_resolve(telegram_id=telegram_id, first_name="Марія")
+        channel_identity_resolve(channel="telegram", external_id=str(telegram_id), display_name="Марія")
     with django_capture_on_commit_callbacks() as callbacks:
         response = staff_client.post(
             reverse("admin:botbridge_broadcast_add"), {"text": "  Планові роботи 05.12: прийом показань працює.  "}
@@ -46,7 +46,7 @@ def test_staff_send_an_announcement_to_every_bot_user(staff_client, django_captu
     assert announcement.created_by.username == "staff"
     assert len(callbacks) == 1  # the fill task is queued once the broadcast is committed
     services.broadcast_fill(broadcast_id=announcement.pk)
-    assert set(announcement.deliveries.values_list("chat_id", flat=True)) == {11, 12}
+    assert set(announcement.deliveries.values_list("recipient_key", flat=True)) == {"11", "12"}
 
 
 def test_an_empty_or_too_long_announcement_is_refused_with_a_reason(staff_client):

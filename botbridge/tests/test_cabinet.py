@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from accounts.errors import SignInLinkUnavailable
-from accounts.models import TelegramIdentity
+from accounts.models import ChannelIdentity
 from accounts.services import signin_link_redeem
 from accounts.tests.factories import MeterFactory
 from accounts.tests.telegram import signin_link_token
@@ -41,7 +41,7 @@ def test_the_link_signs_in_the_residents_own_portal_user(portal, webhook_residen
 
         assert url.startswith(f"{PORTAL}/")
         user = signin_link_redeem(token=signin_link_token(url))
-    assert user == TelegramIdentity.objects.get(telegram_id=webhook_resident.user_id).user
+    assert user == ChannelIdentity.objects.get(channel="telegram", external_id=str(webhook_resident.user_id)).user
 
 
 def test_the_reply_is_plain_text_without_a_link_preview(portal, webhook_resident):

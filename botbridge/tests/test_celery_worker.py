@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 
-from accounts.models import TelegramIdentity
+from accounts.models import ChannelIdentity
 from botbridge import sending, services, tasks
 from botbridge.models import Broadcast, Delivery
 from botbridge.tests.fake_bot_api import FakeBotAPI
@@ -134,7 +134,7 @@ def busiest_second(fake: FakeBotAPI) -> int:
 
 
 def chats_with(status: str) -> set[int]:
-    return set(Delivery.objects.filter(status=status).values_list("chat_id", flat=True))
+    return {int(key) for key in Delivery.objects.filter(status=status).values_list("recipient_key", flat=True)}
 
 
 def test_every_reachable_chat_gets_one_reminder_through_429s_and_blocked_chats(start_worker, fake_bot_api):
@@ -153,9 +153,8 @@ def test_every_reachable_chat_gets_one_reminder_through_429s_and_blocked_chats(s
     assert messages_per_chat(fake_bot_api) == Counter(chat_id for chat_id in chats if chat_id not in blocked)
     assert len([call for call in fake_bot_api.calls_to("sendMessage") if call.status == 429]) == 5
     assert chats_with(Delivery.Status.BLOCKED) == blocked
-    assert set(TelegramIdentity.objects.filter(blocked_at__isnull=False).values_list("telegram_id", flat=True)) == (
-        blocked
-    )
+    blocked_identities = ChannelIdentity.objects.filter(channel="telegram", blocked_at__isnull=False)
+    assert {int(key) for key in blocked_identities.values_list("external_id", flat=True)} == blocked
     assert Delivery.objects.filter(status=Delivery.Status.SENT).count() == len(chats) - len(blocked)
     broadcast.refresh_from_db()
     assert broadcast.finished_at is not None

@@ -3,7 +3,7 @@
 import pytest
 import time_machine
 
-from accounts.models import AccountLink, TelegramIdentity
+from accounts.models import AccountLink, ChannelIdentity
 from accounts.tests.factories import MeterFactory
 from botbridge.tests.chat import Conversation, Polling, texts
 from readings.models import Reading
@@ -67,13 +67,13 @@ def seed_conversation(resident: Conversation) -> None:
         history = texts(resident.press("Останні показання"))
         assert "1111/2222 · прийнято · Telegram" in history
 
-    identity = TelegramIdentity.objects.get(telegram_id=resident.user_id)
+    identity = ChannelIdentity.objects.get(channel="telegram", external_id=str(resident.user_id))
     assert AccountLink.objects.filter(user=identity.user).count() == 2
     reading = Reading.objects.get()
-    assert (reading.values, reading.channel, reading.chat_id, reading.submitted_by) == (
+    assert (reading.values, reading.channel, reading.channel_user_key, reading.submitted_by) == (
         (1111, 2222),
         "telegram",
-        resident.user_id,
+        str(resident.user_id),
         identity.user,
     )
     refused = [call for call in fake.calls if call.status != 200]

@@ -93,7 +93,7 @@ def test_the_seed_conversation(db, resident):
         _notice, history = resident.press("Останні показання")
         assert not history.replaces and "1111/2222 · прийнято · Telegram" in history.text
     reading = Reading.objects.get()
-    assert (reading.channel, reading.chat_id, reading.submitted_by) == ("telegram", 111, resident.user)
+    assert (reading.channel, reading.channel_user_key, reading.submitted_by) == ("telegram", "111", resident.user)
 
 
 def test_the_conversation_is_kept_per_channel_and_user_key(home, resident):

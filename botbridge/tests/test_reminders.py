@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from django.core.cache import caches
 
-from accounts.models import AccountLink, TelegramIdentity
-from accounts.services import telegram_identity_resolve
+from accounts.models import AccountLink, ChannelIdentity
+from accounts.services import channel_identity_resolve
 from accounts.tests.factories import MeterFactory
 from botbridge import reminders, sending, services, tasks
 from botbridge.models import Broadcast, Delivery
@@ -56,7 +56,9 @@ def test_a_one_day_window_gets_both_reminders(settings):
 
 
 def bot_user(telegram_id: int, *, language: str = "uk", accounts: int = 1, reminders_on: bool = True):
-    user = telegram_identity_resolve(telegram_id=telegram_id, first_name="Марія", language_code=language)
+    user = channel_identity_resolve(
+        channel="telegram", external_id=str(telegram_id), display_name="Марія", language_code=language
+    )
     meters = []
     for _ in range(accounts):
         meter = MeterFactory(initial_values=[1000])
@@ -66,7 +68,7 @@ def bot_user(telegram_id: int, *, language: str = "uk", accounts: int = 1, remin
 
 
 def texts_by_chat(broadcast) -> dict[int, str]:
-    return dict(broadcast.deliveries.values_list("chat_id", "text"))
+    return {int(key): text for key, text in broadcast.deliveries.values_list("recipient_key", "text")}
 
 
 def test_the_opening_reminder_goes_to_bot_users_with_reminders_on(settings):
@@ -74,8 +76,8 @@ def test_the_opening_reminder_goes_to_bot_users_with_reminders_on(settings):
     bot_user(102, reminders_on=False)
     _, (english,) = bot_user(103, language="en")
     bot_user(104)
-    TelegramIdentity.objects.filter(telegram_id=104).update(blocked_at=kyiv(2026, 11, 1))
-    telegram_identity_resolve(telegram_id=105, first_name="Без рахунків")
+    ChannelIdentity.objects.filter(channel="telegram", external_id="104").update(blocked_at=kyiv(2026, 11, 1))
+    channel_identity_resolve(channel="telegram", external_id="105", display_name="Без рахунків")
     broadcast = services.broadcast_start(kind=OPENS, period=dt.date(2026, 12, 1))
     assert services.broadcast_fill(broadcast_id=broadcast.pk) == 2
     texts = texts_by_chat(broadcast)
@@ -117,10 +119,10 @@ def test_a_fill_killed_half_way_is_completed_by_the_next_run():
     for telegram_id in range(401, 406):
         bot_user(telegram_id)
     broadcast = services.broadcast_start(kind=OPENS, period=dt.date(2026, 12, 1))
-    Delivery.objects.create(broadcast=broadcast, chat_id=401, text="made before the crash")
+    Delivery.objects.create(broadcast=broadcast, channel="telegram", recipient_key="401", text="made before the crash")
     services.broadcast_fill(broadcast_id=broadcast.pk)
-    assert sorted(broadcast.deliveries.values_list("chat_id", flat=True)) == [401, 402, 403, 404, 405]
-    assert broadcast.deliveries.get(chat_id=401).text == "made before the crash"
+    assert sorted(broadcast.deliveries.values_list("recipient_key", flat=True)) == ["401", "402", "403", "404", "405"]
+    assert broadcast.deliveries.get(recipient_key="401").text == "made before the crash"
 
 
 # --- Sending ------------------------------------------------------------------------------------
@@ -167,34 +169,34 @@ def test_a_chat_that_blocked_the_bot_is_marked_and_not_written_to_again(sender_s
     fake_bot_api.block_chat(3002)
     report = sending.deliveries_send()
     assert (report.sent, report.blocked) == (4, 1)
-    assert Delivery.objects.get(chat_id=3002).status == Delivery.Status.BLOCKED
-    assert TelegramIdentity.objects.get(telegram_id=3002).blocked_at is not None
+    assert Delivery.objects.get(recipient_key="3002").status == Delivery.Status.BLOCKED
+    assert ChannelIdentity.objects.get(channel="telegram", external_id="3002").blocked_at is not None
     # The next broadcast leaves the blocked chat out from the start.
     announcement = services.broadcast_announce(text="Планові роботи 05.12", created_by=None)
     services.broadcast_fill(broadcast_id=announcement.pk)
-    assert 3002 not in set(announcement.deliveries.values_list("chat_id", flat=True))
+    assert "3002" not in set(announcement.deliveries.values_list("recipient_key", flat=True))
 
 
 def test_a_transient_error_is_retried_and_a_bad_request_fails(sender_settings, fake_bot_api):
     filled_broadcast([4000, 4001], fake_bot_api)
-    Delivery.objects.filter(chat_id=4001).update(chat_id=4999)  # a chat Telegram does not know
+    Delivery.objects.filter(recipient_key="4001").update(recipient_key="4999")  # a chat Telegram does not know
     fake_bot_api.fail_next("sendMessage", status=502, description="Bad Gateway")
     with time_machine.travel(kyiv(2026, 11, 27, 9, 0), tick=True) as clock:
         report = sending.deliveries_send(stop_after_seconds=1)
         clock.shift(dt.timedelta(seconds=5))  # past the backoff
         report2 = sending.deliveries_send()
-    statuses = dict(Delivery.objects.values_list("chat_id", "status"))
+    statuses = {int(key): status for key, status in Delivery.objects.values_list("recipient_key", "status")}
     assert statuses == {4000: "sent", 4999: "failed"}
     assert report.retried + report2.retried >= 1
 
 
 def test_deliveries_left_sending_by_a_dead_sender_are_never_sent_again(sender_settings, fake_bot_api):
     filled_broadcast([5000, 5001], fake_bot_api)
-    Delivery.objects.filter(chat_id=5000).update(status=Delivery.Status.SENDING)  # killed mid-request
+    Delivery.objects.filter(recipient_key="5000").update(status=Delivery.Status.SENDING)  # killed mid-request
     report = sending.deliveries_send()
     assert (report.interrupted, report.sent) == (1, 1)
     assert [call.params["chat_id"] for call in fake_bot_api.sent_messages()] == [5001]
-    assert Delivery.objects.get(chat_id=5000).status == Delivery.Status.INTERRUPTED
+    assert Delivery.objects.get(recipient_key="5000").status == Delivery.Status.INTERRUPTED
 
 
 def test_a_second_sender_does_nothing_while_one_runs(sender_settings, fake_bot_api):

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from accounts.models import TelegramIdentity, User
+from accounts.models import ChannelIdentity, User
 from accounts.tests.factories import MeterFactory
 from botbridge.tests import updates
 from botbridge.tests.chat import Conversation, texts
@@ -118,7 +118,7 @@ def test_the_buttons_of_a_removed_account_get_an_alert(home, webhook_resident, i
 def test_blocking_the_bot_is_recorded_silently_and_unblocking_clears_it(webhook_resident, fake_bot_api):
     with time_machine.travel(IN_THE_WINDOW, tick=True):
         webhook_resident.say("/start")
-        identity = TelegramIdentity.objects.get(telegram_id=webhook_resident.user_id)
+        identity = ChannelIdentity.objects.get(channel="telegram", external_id=str(webhook_resident.user_id))
         assert identity.blocked_at is None
         calls = len(fake_bot_api.calls)
 
@@ -185,7 +185,7 @@ def test_in_a_group_the_bot_says_it_works_in_private_chats_only(home, webhook_re
     assert [(call.method, call.status, call.params["chat_id"]) for call in replies] == [("sendMessage", 200, chat_id)]
     assert PRIVATE_ONLY in replies[0].params["text"]
     assert User.objects.count() == users  # the sender gets no portal user from a group
-    assert not TelegramIdentity.objects.filter(telegram_id=555).exists()
+    assert not ChannelIdentity.objects.filter(channel="telegram", external_id="555").exists()
     assert fake_bot_api.sent_messages(555) == []
 
 

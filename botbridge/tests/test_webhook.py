@@ -8,7 +8,7 @@ import time_machine
 from django.core.management import call_command
 from django.db import OperationalError
 
-from accounts.models import TelegramIdentity
+from accounts.models import ChannelIdentity
 from accounts.tests.factories import MeterFactory
 from botbridge.models import ProcessedUpdate
 from botbridge.tests import updates
@@ -163,7 +163,10 @@ def test_json_nested_thousands_deep_is_not_an_update(client, bot_settings, fake_
 def test_a_nul_in_a_users_name_is_replaced_and_the_resident_answered(webhook_resident, fake_bot_api):
     """PostgreSQL refuses NUL in text; the name is the user's own, so it is mended, not refused."""
     replies = webhook_resident.send(updates.message("/start", first_name="Ма\x00рія"))  # asserts the 200
-    assert TelegramIdentity.objects.get(telegram_id=updates.DEFAULT_USER_ID).first_name == "Ма\ufffdрія"
+    assert (
+        ChannelIdentity.objects.get(channel="telegram", external_id=str(updates.DEFAULT_USER_ID)).display_name
+        == "Ма\ufffdрія"
+    )
     assert "Ма\ufffdрія" in replies[0].params["text"]
 
 

@@ -15,7 +15,7 @@ CHANGELISTS = [
     "admin:readings_reading_changelist",
     "admin:readings_calendaroverride_changelist",
     "admin:knox_authtoken_changelist",  # billing's API tokens are issued here
-    "admin:accounts_telegramidentity_changelist",
+    "admin:accounts_channelidentity_changelist",
     "admin:accounts_masterdataupload_changelist",
     "admin:readings_readingforreview_changelist",
     "admin:botbridge_broadcast_changelist",

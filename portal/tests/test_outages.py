@@ -20,7 +20,7 @@ import requests
 import time_machine
 
 from accounts.models import AccountLink
-from accounts.services import api_token_issue, telegram_identity_resolve
+from accounts.services import api_token_issue, channel_identity_resolve
 from accounts.tests.factories import MeterFactory, UserFactory
 from botbridge.models import Delivery
 from botbridge.tests.chat import SECRET
@@ -105,11 +105,16 @@ def test_with_redis_down_readings_are_accepted_and_a_notice_waits_for_the_broker
     chief.save()
     # A reading from the bot that staff will decide on while Redis is down.
     held_meter = MeterFactory(initial_values=[1000])
-    bot_user = telegram_identity_resolve(telegram_id=555, first_name="Марія", language_code="uk")
+    bot_user = channel_identity_resolve(channel="telegram", external_id="555", display_name="Марія", language_code="uk")
     AccountLink.objects.create(user=bot_user, account=held_meter.account)
     with time_machine.travel(kyiv(2026, 12, 1, 10), tick=False):
         held = reading_submit(
-            meter=held_meter, text="9000", channel="telegram", chat_id=555, submitted_by=bot_user, confirm=True
+            meter=held_meter,
+            text="9000",
+            channel="telegram",
+            channel_user_key="555",
+            submitted_by=bot_user,
+            confirm=True,
         )
     assert held.status == Reading.Status.NEEDS_REVIEW
     fake_bot_api.add_chat(555)
@@ -166,7 +171,7 @@ def test_with_redis_down_readings_are_accepted_and_a_notice_waits_for_the_broker
 
     assert Reading.objects.filter(meter=meter).count() == 21
     assert Reading.objects.get(pk=held.pk).status == Reading.Status.ACCEPTED
-    assert Delivery.objects.get(chat_id=555).status == Delivery.Status.QUEUED
+    assert Delivery.objects.get(recipient_key="555").status == Delivery.Status.QUEUED
     assert fake_bot_api.sent_messages(555) == []
 
     # The broker is back: the outbox tick hands the message over and a worker sends it.
@@ -187,7 +192,7 @@ def test_with_redis_down_readings_are_accepted_and_a_notice_waits_for_the_broker
         worker.wait(timeout=30)
     (notice,) = fake_bot_api.sent_messages(555)
     assert "9000" in notice.params["text"]
-    assert Delivery.objects.get(chat_id=555).status == Delivery.Status.SENT
+    assert Delivery.objects.get(recipient_key="555").status == Delivery.Status.SENT
 
 
 class CuttableProxy:

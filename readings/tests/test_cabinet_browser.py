@@ -8,7 +8,7 @@ here because no bot is configured.
 import time_machine
 
 from accounts.models import AccountLink
-from accounts.services import signin_link_issue, telegram_identity_resolve
+from accounts.services import channel_identity_resolve, signin_link_issue
 from accounts.tests.factories import MeterFactory
 from conftest import kyiv
 from portal.tests.browser import BrowserPage
@@ -78,7 +78,7 @@ UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), s
 
 def test_the_bots_link_settings_language_and_a_keyboard_only_reading(browser_page: BrowserPage):
     meter = MeterFactory(serial="GAMA77", zones=1, initial_values=[4000])
-    user = telegram_identity_resolve(telegram_id=4242, first_name="Олег")
+    user = channel_identity_resolve(channel="telegram", external_id="4242", display_name="Олег")
     AccountLink.objects.create(user=user, account=meter.account)
     number = meter.account.number
     page = browser_page.page

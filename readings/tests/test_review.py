@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.models import AccountLink, PersonalAccount
-from accounts.services import MasterDataRow, master_data_import, telegram_identity_resolve
+from accounts.services import MasterDataRow, channel_identity_resolve, master_data_import
 from accounts.tests.factories import MeterFactory, UserFactory
 from botbridge import sending
 from conftest import kyiv
@@ -34,14 +34,16 @@ def operator_client(client):
 def held_reading(channel="telegram", chat_id=555, text="9000"):
     """A reading far above the usual, confirmed by the resident: held for review."""
     meter = MeterFactory(initial_values=[1000])
-    user = telegram_identity_resolve(telegram_id=chat_id, first_name="Марія", language_code="uk")
+    user = channel_identity_resolve(
+        channel="telegram", external_id=str(chat_id), display_name="Марія", language_code="uk"
+    )
     AccountLink.objects.create(user=user, account=meter.account)
     with time_machine.travel(IN_WINDOW, tick=False):
         return reading_submit(
             meter=meter,
             text=text,
             channel=channel,
-            chat_id=chat_id if channel == "telegram" else None,
+            channel_user_key=str(chat_id) if channel == "telegram" else "",
             submitted_by=user,
             confirm=True,
         )

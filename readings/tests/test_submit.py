@@ -33,12 +33,12 @@ def refusal(meter, text, at=IN_DEC_WINDOW, **kwargs) -> DomainError:
 def test_a_reading_in_the_window_is_the_periods_reading():
     meter = MeterFactory(initial_values=[1000])
     user = UserFactory()
-    reading = submit(meter, "1250", submitted_by=user, chat_id=555001)
+    reading = submit(meter, "1250", submitted_by=user, channel_user_key="555001")
     assert reading.status == Reading.Status.ACCEPTED
     assert reading.period == D(2026, 12, 1)
     assert reading.values == (1250,)
     assert reading.consumption == (250,)
-    assert (reading.channel, reading.submitted_by, reading.chat_id) == ("telegram", user, 555001)
+    assert (reading.channel, reading.submitted_by, reading.channel_user_key) == ("telegram", user, "555001")
 
 
 def test_a_two_zone_reading_has_consumption_per_zone():

@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, LinkPreviewOptions, 
 from asgiref.sync import sync_to_async
 
 from accounts.models import User
-from accounts.services import telegram_identity_block
+from accounts.services import channel_identity_block
 from botbridge.channels.telegram.keyboards import choice, markup
 from botbridge.conversation import (
     COMMANDS,
@@ -127,9 +127,9 @@ async def replace(message: Message, reply: Reply) -> None:
 # Not the conversation: whether the resident can be written to at all (reminders, notices).
 @router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=KICKED))
 async def blocked(event: ChatMemberUpdated) -> None:
-    await sync_to_async(telegram_identity_block)(telegram_id=event.from_user.id, blocked=True)
+    await sync_to_async(channel_identity_block)(channel=CHANNEL, external_id=str(event.from_user.id), blocked=True)
 
 
 @router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=MEMBER))
 async def unblocked(event: ChatMemberUpdated) -> None:
-    await sync_to_async(telegram_identity_block)(telegram_id=event.from_user.id, blocked=False)
+    await sync_to_async(channel_identity_block)(channel=CHANNEL, external_id=str(event.from_user.id), blocked=False)

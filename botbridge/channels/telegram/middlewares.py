@@ -11,8 +11,9 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 from django.utils import translation
 
-from accounts.services import telegram_identity_resolve
+from accounts.services import channel_identity_resolve
 from botbridge import texts
+from botbridge.channels.telegram.handlers import CHANNEL
 from botbridge.services import update_claim, update_unclaim
 
 logger = logging.getLogger(__name__)
@@ -59,9 +60,10 @@ class Resident(BaseMiddleware):
             data["language"] = "uk"
             with translation.override("uk"):
                 return await handler(event, data)
-        data["user"] = await sync_to_async(telegram_identity_resolve)(
-            telegram_id=sender.id,
-            first_name=sender.first_name or "",
+        data["user"] = await sync_to_async(channel_identity_resolve)(
+            channel=CHANNEL,
+            external_id=str(sender.id),
+            display_name=sender.first_name or "",
             username=sender.username or "",
             language_code=sender.language_code or "",
         )
