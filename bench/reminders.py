@@ -7,7 +7,7 @@ TELEGRAM_BROADCAST_RATE (default 25 a second, so 100,000 chats take about 67 min
 never faster, one message per chat, in bounded memory. N bot users (default 100,000),
 each with a linked account and reminders on, are seeded with bulk_create; the
 window-opens reminder is listed with `services.broadcast_fill`; then
-`sending.deliveries_send()`, the one sender every broadcast goes through, runs in a
+`sending.deliveries_send(channel="telegram")`, the one sender every broadcast goes through, runs in a
 child process (DEBUG off), in slices of SEND_SLICE_SECONDS as the Celery task runs it,
 against a fake Bot API (botbridge/tests/fake_bot_api.py) in this process, and reports
 its time and peak memory (VmHWM). The rate is counted on the fake's side: messages
@@ -165,9 +165,9 @@ def send_child() -> None:
 
     at_start = peak_rss_mib()
     slices = []
-    while not slices or services.deliveries_waiting(channel=sending.CHANNEL):
+    while not slices or services.deliveries_waiting(channel="telegram"):
         # As the deliveries_send task runs it: a new sender every SEND_SLICE_SECONDS.
-        slices.append(sending.deliveries_send(stop_after_seconds=tasks.SEND_SLICE_SECONDS).__dict__)
+        slices.append(sending.deliveries_send(channel="telegram", stop_after_seconds=tasks.SEND_SLICE_SECONDS).__dict__)
     print(json.dumps({"slices": slices, "rss_at_start_mib": at_start, "rss_peak_mib": peak_rss_mib()}))
 
 

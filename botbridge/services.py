@@ -11,6 +11,7 @@ from accounts.models import AccountLink, ChannelIdentity, Meter, User
 from botbridge import texts
 from botbridge.errors import AnnouncementEmpty, AnnouncementTooLong
 from botbridge.models import Broadcast, ConversationState, Delivery, ProcessedUpdate
+from botbridge.outbound import channels_on, sent_channels
 from readings.models import Reading
 from readings.selectors import STANDING, window_for_period
 
@@ -57,9 +58,6 @@ def conversation_save(*, channel: str, user_key: str, step: str | None, data: di
 # --- Broadcasts: window reminders and announcements ------------------------------------------
 
 FILL_BATCH = 1000
-# The channels whose messages botbridge.sending delivers: reminders and notices are listed for
-# these only, so no delivery waits for a transport that does not exist yet (Viber's is next).
-SENT_CHANNELS = ("telegram",)
 
 
 def broadcast_start(*, kind: str, period: dt.date) -> Broadcast:
@@ -102,7 +100,7 @@ def broadcast_fill(*, broadcast_id: int) -> int:
     added, after = 0, 0
     while True:
         identities = list(
-            ChannelIdentity.objects.filter(channel__in=SENT_CHANNELS, blocked_at__isnull=True, pk__gt=after)
+            ChannelIdentity.objects.filter(channel__in=sent_channels(), blocked_at__isnull=True, pk__gt=after)
             .order_by("pk")
             .values_list("pk", "channel", "external_id", "user_id", "language_code")[:FILL_BATCH]
         )
@@ -215,13 +213,15 @@ def broadcasts_finish() -> None:
     open_ones.filter(~Exists(pending)).update(finished_at=timezone.now())
 
 
-def deliveries_recover() -> int:
-    """Deliveries a dead sender left `sending`: they may or may not have reached the chat.
+def deliveries_recover(*, channel: str) -> int:
+    """Deliveries a dead sender of the channel left `sending`: they may or may not have arrived.
 
-    Called by a sender that has just taken the sender lock, so no live sender owns them.
+    Called by a sender that has just taken the channel's sender lock, so no live sender owns
+    them (the other channels' senders, with locks of their own, may: hence the channel).
     They are never sent again (at most once); staff see them as interrupted.
     """
-    return Delivery.objects.filter(status=Delivery.Status.SENDING).update(status=Delivery.Status.INTERRUPTED)
+    sending = Delivery.objects.filter(channel=channel, status=Delivery.Status.SENDING)
+    return sending.update(status=Delivery.Status.INTERRUPTED)
 
 
 def broadcasts_unfilled() -> list[int]:
@@ -233,6 +233,11 @@ def broadcasts_unfilled() -> list[int]:
 def deliveries_waiting(*, channel: str) -> bool:
     """Whether anything is still queued for the channel, due now or later (a 429 or a backoff)."""
     return Delivery.objects.filter(channel=channel, status=Delivery.Status.QUEUED).exists()
+
+
+def channels_waiting() -> list[str]:
+    """The channels that are on and have something queued: each needs its sender."""
+    return [channel for channel in channels_on() if deliveries_waiting(channel=channel)]
 
 
 def processed_updates_prune(*, before: dt.datetime) -> int:
@@ -250,7 +255,7 @@ def notice_reading_reviewed(*, reading_id: int) -> Broadcast | None:
     the message is queued if and only if the decision is recorded (the outbox).
     """
     reading = Reading.objects.select_related("meter__account").get(pk=reading_id)
-    if reading.channel not in SENT_CHANNELS or not reading.channel_user_key:
+    if reading.channel not in sent_channels() or not reading.channel_user_key:
         return None
     identity = ChannelIdentity.objects.filter(channel=reading.channel, external_id=reading.channel_user_key).first()
     if identity is None or identity.blocked_at:

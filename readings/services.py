@@ -173,11 +173,11 @@ def _review(reading_id: int, reviewed_by: User, status: str, *, note: str) -> Re
         reading.review_note = note
         reading._history_user = reviewed_by
         reading.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
-        _notify_reviewed(reading.pk)
+        _notify_reviewed(reading.pk, reading.channel)
     return reading
 
 
-def _notify_reviewed(reading_id: int) -> None:
+def _notify_reviewed(reading_id: int, channel: str) -> None:
     """The resident's message, written in the review's transaction (nothing is lost if the broker
     is down); the sender is asked to start once it is committed."""
     # Imported here: the bot builds on readings, not the other way round.
@@ -185,4 +185,4 @@ def _notify_reviewed(reading_id: int) -> None:
     from botbridge.tasks import deliveries_send
 
     if notice_reading_reviewed(reading_id=reading_id) is not None:
-        transaction.on_commit(lambda: enqueue(deliveries_send))
+        transaction.on_commit(lambda: enqueue(deliveries_send, channel))

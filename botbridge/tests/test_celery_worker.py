@@ -63,7 +63,7 @@ def broker_clean() -> None:
     with app.connection_for_write() as connection:
         channel = connection.default_channel
         channel.client.delete(channel.unacked_key, channel.unacked_index_key)
-    caches["locks"].delete(sending.LOCK_KEY)
+    caches["locks"].delete(sending.lock_key("telegram"))
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_a_broadcast_started_twice_on_two_workers_reaches_each_chat_once(start_w
     start_worker()
     for _ in range(2):  # two beats, or a retry: two fills at once, and four senders (one queued by each fill)
         tasks.broadcast_fill.delay(broadcast.pk)
-        tasks.deliveries_send.delay()
+        tasks.deliveries_send.delay("telegram")
     wait_until_sent(broadcast, timeout=30)
     assert messages_per_chat(fake_bot_api) == Counter(chats)
     assert broadcast.deliveries.count() == len(chats)
@@ -193,7 +193,7 @@ def test_a_worker_killed_mid_broadcast_sends_nothing_twice_and_the_next_one_fini
     start_worker()
     # What the five-minute reminders_tick does in production: the new sender waits for the
     # dead one's lock to expire, then marks what the dead one left `sending` as interrupted.
-    tasks.deliveries_send.delay()
+    tasks.deliveries_send.delay("telegram")
     wait_until_sent(broadcast, timeout=45)
 
     received = messages_per_chat(fake_bot_api)

@@ -131,7 +131,7 @@ def test_a_fill_killed_half_way_is_completed_by_the_next_run():
 @pytest.fixture
 def sender_settings(bot_settings):
     bot_settings.TELEGRAM_BROADCAST_RATE = 200
-    caches["locks"].delete(sending.LOCK_KEY)
+    caches["locks"].delete(sending.lock_key("telegram"))
     return bot_settings
 
 
@@ -146,19 +146,19 @@ def filled_broadcast(chat_ids, fake, kind=OPENS):
 
 def test_every_chat_gets_its_reminder_once(sender_settings, fake_bot_api):
     broadcast = filled_broadcast(range(1000, 1060), fake_bot_api)
-    report = sending.deliveries_send()
+    report = sending.deliveries_send(channel="telegram")
     assert (report.sent, report.failed, report.blocked) == (60, 0, 0)
     assert sorted(call.params["chat_id"] for call in fake_bot_api.sent_messages()) == list(range(1000, 1060))
     broadcast.refresh_from_db()
     assert broadcast.started_at and broadcast.finished_at
-    assert sending.deliveries_send().sent == 0  # run again: nothing goes twice
+    assert sending.deliveries_send(channel="telegram").sent == 0  # run again: nothing goes twice
     assert len(fake_bot_api.sent_messages()) == 60
 
 
 def test_a_429_pauses_the_sender_and_the_message_still_goes(sender_settings, fake_bot_api):
     filled_broadcast(range(2000, 2010), fake_bot_api)
     fake_bot_api.fail_next("sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1)
-    report = sending.deliveries_send()
+    report = sending.deliveries_send(channel="telegram")
     assert report.sent == 10
     assert report.retried >= 1
     assert sorted(call.params["chat_id"] for call in fake_bot_api.sent_messages()) == list(range(2000, 2010))
@@ -167,7 +167,7 @@ def test_a_429_pauses_the_sender_and_the_message_still_goes(sender_settings, fak
 def test_a_chat_that_blocked_the_bot_is_marked_and_not_written_to_again(sender_settings, fake_bot_api):
     filled_broadcast(range(3000, 3005), fake_bot_api)
     fake_bot_api.block_chat(3002)
-    report = sending.deliveries_send()
+    report = sending.deliveries_send(channel="telegram")
     assert (report.sent, report.blocked) == (4, 1)
     assert Delivery.objects.get(recipient_key="3002").status == Delivery.Status.BLOCKED
     assert ChannelIdentity.objects.get(channel="telegram", external_id="3002").blocked_at is not None
@@ -182,9 +182,9 @@ def test_a_transient_error_is_retried_and_a_bad_request_fails(sender_settings, f
     Delivery.objects.filter(recipient_key="4001").update(recipient_key="4999")  # a chat Telegram does not know
     fake_bot_api.fail_next("sendMessage", status=502, description="Bad Gateway")
     with time_machine.travel(kyiv(2026, 11, 27, 9, 0), tick=True) as clock:
-        report = sending.deliveries_send(stop_after_seconds=1)
+        report = sending.deliveries_send(channel="telegram", stop_after_seconds=1)
         clock.shift(dt.timedelta(seconds=5))  # past the backoff
-        report2 = sending.deliveries_send()
+        report2 = sending.deliveries_send(channel="telegram")
     statuses = {int(key): status for key, status in Delivery.objects.values_list("recipient_key", "status")}
     assert statuses == {4000: "sent", 4999: "failed"}
     assert report.retried + report2.retried >= 1
@@ -193,7 +193,7 @@ def test_a_transient_error_is_retried_and_a_bad_request_fails(sender_settings, f
 def test_deliveries_left_sending_by_a_dead_sender_are_never_sent_again(sender_settings, fake_bot_api):
     filled_broadcast([5000, 5001], fake_bot_api)
     Delivery.objects.filter(recipient_key="5000").update(status=Delivery.Status.SENDING)  # killed mid-request
-    report = sending.deliveries_send()
+    report = sending.deliveries_send(channel="telegram")
     assert (report.interrupted, report.sent) == (1, 1)
     assert [call.params["chat_id"] for call in fake_bot_api.sent_messages()] == [5001]
     assert Delivery.objects.get(recipient_key="5000").status == Delivery.Status.INTERRUPTED
@@ -201,12 +201,12 @@ def test_deliveries_left_sending_by_a_dead_sender_are_never_sent_again(sender_se
 
 def test_a_second_sender_does_nothing_while_one_runs(sender_settings, fake_bot_api):
     filled_broadcast([6000], fake_bot_api)
-    holder = sending.SenderLock()
+    holder = sending.SenderLock("telegram")
     assert holder.acquire()
-    assert sending.deliveries_send().skipped == "another sender is running"
+    assert sending.deliveries_send(channel="telegram").skipped == "another sender is running"
     assert fake_bot_api.sent_messages() == []
     holder.release()
-    assert sending.deliveries_send().sent == 1
+    assert sending.deliveries_send(channel="telegram").sent == 1
 
 
 def test_the_rate_holds_and_a_chat_gets_one_message_a_second(sender_settings, fake_bot_api):
@@ -215,7 +215,7 @@ def test_the_rate_holds_and_a_chat_gets_one_message_a_second(sender_settings, fa
     # An announcement to the same chats right behind the reminder.
     announcement = services.broadcast_announce(text="Оголошення", created_by=None)
     services.broadcast_fill(broadcast_id=announcement.pk)
-    report = sending.deliveries_send()
+    report = sending.deliveries_send(channel="telegram")
     assert report.sent == 60
     assert report.seconds >= 2.5  # 60 messages at 20 a second
     by_chat: dict[int, list[float]] = {}
@@ -252,7 +252,8 @@ def test_without_redis_the_beat_process_runs_the_reminders_itself(sender_setting
     entry = ScheduleEntry(name="window-reminders", task=schedule["task"], schedule=schedule["schedule"], app=app)
     with time_machine.travel(kyiv(2026, 12, 3, 10, 0), tick=True):
         started = Scheduler(app, lazy=True).apply_async(entry).get()
-        sending.deliveries_send()  # queued by the fill on commit; here the test's transaction never commits
+        # Queued by the fill on commit; here the test's transaction never commits.
+        sending.deliveries_send(channel="telegram")
     assert Broadcast.objects.get(pk=started[0]).kind == LAST
     assert [call.params["chat_id"] for call in fake_bot_api.sent_messages()] == [9000]
 
@@ -262,7 +263,7 @@ def test_with_the_bot_off_nothing_is_sent_and_nothing_is_lost(settings):
     bot_user(9100)
     announcement = services.broadcast_announce(text="Оголошення", created_by=None)
     services.broadcast_fill(broadcast_id=announcement.pk)
-    assert sending.deliveries_send().skipped == "the bot is off: TELEGRAM_BOT_TOKEN is not set"
+    assert sending.deliveries_send(channel="telegram").skipped == "the bot is off: TELEGRAM_BOT_TOKEN is not set"
     assert announcement.deliveries.get().status == Delivery.Status.QUEUED
 
 

@@ -75,7 +75,7 @@ def test_approving_tells_the_resident_in_the_bot(
     with django_capture_on_commit_callbacks(execute=True):
         response = action(operator_client, "approve_selected", [reading])
     assert response.status_code == 302
-    sending.deliveries_send()
+    sending.deliveries_send(channel="telegram")
     reading.refresh_from_db()
     assert (reading.status, reading.reviewed_by.username) == ("accepted", "operator")
     (message,) = fake_bot_api.sent_messages(555)
@@ -94,7 +94,7 @@ def test_rejecting_asks_for_a_reason_and_the_resident_reads_it(
     assert reading.status == "needs_review"  # nothing decided before the reason is given
     with django_capture_on_commit_callbacks(execute=True):
         action(operator_client, "reject_selected", [reading], apply="1", reason="На фото лічильника 1900, а не 9000.")
-    sending.deliveries_send()
+    sending.deliveries_send(channel="telegram")
     reading.refresh_from_db()
     assert (reading.status, reading.review_note) == ("rejected", "На фото лічильника 1900, а не 9000.")
     (message,) = fake_bot_api.sent_messages(555)
