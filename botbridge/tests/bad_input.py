@@ -6,6 +6,7 @@ A resident here is anything with `say`, `press` and `user_id`: `chat.Conversatio
 """
 
 import functools
+import logging
 import random
 import re
 import unicodedata
@@ -327,6 +328,25 @@ def could_be_serial(text: str) -> bool:
 def state_of(resident: Conversation) -> str | None:
     state, _data = conversation_load(channel="telegram", user_key=str(resident.user_id))
     return state
+
+
+def conversation_problems(
+    *, where: str, step: "Step", text: str, resident: Any, caplog: Any, first_record: int, before: tuple
+) -> list[str]:
+    """What every channel's corpus test checks the same way once a message is answered: nothing
+    logged as an error, nothing saved that the step may not save, no move the step does not allow."""
+    problems = []
+    errors = [record for record in caplog.records[first_record:] if record.levelno >= logging.ERROR]
+    if errors:
+        problems.append(f"{where}: {errors[0].getMessage()}: {errors[0].exc_info and errors[0].exc_info[1]!r}")
+    if counts() != before and not step.may_save(text):
+        problems.append(f"{where}: (readings, links) went from {before} to {counts()}")
+    now = state_of(resident)
+    if now != (step.after_garbage or step.state) and not (
+        is_command(text) or text in menu_labels() or step.may_move_on(text)
+    ):
+        problems.append(f"{where}: went to {now!r}")
+    return problems
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 import pytest
 
+from accounts.tests.factories import MeterFactory
+from botbridge.tests.bad_input import ACCOUNT, ADDRESS, SERIAL
 from botbridge.tests.chat import Conversation, webhook_deliver
 
 
@@ -7,3 +9,14 @@ from botbridge.tests.chat import Conversation, webhook_deliver
 def webhook_resident(db, client, bot_settings, fake_bot_api) -> Conversation:
     """Resident 111 (Марія, Ukrainian Telegram) writing to the bot through the webhook."""
     return Conversation(fake_bot_api, webhook_deliver(client))
+
+
+@pytest.fixture
+def corpus_home(db, settings):
+    """The home the bad-input corpus is sent about, in every channel's corpus test.
+
+    Mismatched serials count as failed linking attempts; the limit is tested elsewhere and
+    would end the serial step after five of the corpus's serial-shaped messages."""
+    settings.LINK_ATTEMPTS_MAX = 1000
+    settings.LINK_ATTEMPTS_PER_ACCOUNT = 1000
+    return MeterFactory(account__number=ACCOUNT, account__address=ADDRESS, serial=SERIAL, initial_values=[1000])

@@ -8,21 +8,18 @@ import pytest
 import time_machine
 
 from accounts.models import AccountLink
-from accounts.tests.factories import MeterFactory
 from botbridge.conversation import Menu, Notice, Reply
 from botbridge.tests.bad_input import (
     ACCOUNT,
-    ADDRESS,
     CORPUS,
     IN_THE_WINDOW,
     SERIAL,
     STEPS,
     UNUSUAL,
     Step,
+    conversation_problems,
     counts,
     enter_serial,
-    is_command,
-    menu_labels,
     shown,
     state_of,
 )
@@ -49,25 +46,15 @@ def send_and_check(resident: EngineChat, step: Step, text: str, caplog) -> list[
         problems.append(f"{where}: a notice answers a chosen option, not a text")
     if any(isinstance(answer.options, Menu) and not answer.options.rows for answer in messages):
         problems.append(f"{where}: an empty menu")
-    errors = [record for record in caplog.records[first_record:] if record.levelno >= logging.ERROR]
-    if errors:
-        problems.append(f"{where}: {errors[0].getMessage()}")
-    if counts() != before_counts and not step.may_save(text):
-        problems.append(f"{where}: (readings, links) went from {before_counts} to {counts()}")
-    now = state_of(resident)
-    if now != (step.after_garbage or step.state) and not (
-        is_command(text) or text in menu_labels() or step.may_move_on(text)
-    ):
-        problems.append(f"{where}: went to {now!r}")
-    return problems
-
-
-@pytest.fixture
-def home(db, settings):
-    # As in test_bad_input: the corpus's serial-shaped messages must not exhaust the attempts.
-    settings.LINK_ATTEMPTS_MAX = 1000
-    settings.LINK_ATTEMPTS_PER_ACCOUNT = 1000
-    return MeterFactory(account__number=ACCOUNT, account__address=ADDRESS, serial=SERIAL, initial_values=[1000])
+    return problems + conversation_problems(
+        where=where,
+        step=step,
+        text=text,
+        resident=resident,
+        caplog=caplog,
+        first_record=first_record,
+        before=before_counts,
+    )
 
 
 # The corpus in slices, so that each test stays well under a second and a failure names its slice.
@@ -77,7 +64,7 @@ SLICES = range(0, len(CORPUS), SLICE)
 
 @pytest.mark.parametrize("first", SLICES, ids=lambda first: f"{first}-{min(first + SLICE, len(CORPUS)) - 1}")
 @pytest.mark.parametrize("step_name", list(STEPS))
-def test_every_message_of_the_corpus_gets_a_valid_answer_from_the_engine(home, caplog, step_name, first):
+def test_every_message_of_the_corpus_gets_a_valid_answer_from_the_engine(corpus_home, caplog, step_name, first):
     step, resident, problems = STEPS[step_name], EngineChat(), []
     with time_machine.travel(IN_THE_WINDOW, tick=True), caplog.at_level(logging.WARNING):
         resident.say("/start")
