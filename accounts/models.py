@@ -154,6 +154,9 @@ class ChannelIdentity(models.Model):
     language_code = models.CharField(_("language"), max_length=16, blank=True)
     # Set when the user blocks the bot: nothing is sent to them until they come back.
     blocked_at = models.DateTimeField(_("blocked the bot"), null=True, blank=True)
+    # When the person last wrote to the bot (to the minute): Messenger lets a page answer freely
+    # only within 24 hours of it.
+    messaged_at = models.DateTimeField(_("last wrote"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -323,6 +323,10 @@ def user_password_changed(*, user: User) -> None:
 USERNAME_PREFIX = {"telegram": "tg", "viber": "vb", "messenger": "fb"}
 
 
+# `messaged_at` is written again only when it is older than this: not a write per message.
+MESSAGED_AT_PRECISION = dt.timedelta(minutes=1)
+
+
 def channel_identity_resolve(
     *,
     channel: str,
@@ -339,6 +343,7 @@ def channel_identity_resolve(
     the web) says nothing about whether the user still blocks the bot.
     """
     profile = {"display_name": display_name[:128], "username": (username or "")[:64]}
+    now = timezone.now()
     if language_code is not None:
         profile["language_code"] = language_code[:16]
     identities = ChannelIdentity.objects.select_related("user").filter(channel=channel, external_id=external_id)
@@ -349,7 +354,10 @@ def channel_identity_resolve(
                 user = User(username=f"{USERNAME_PREFIX[channel]}{external_id}"[:150], first_name=display_name[:150])
                 user.set_unusable_password()
                 user.save()
-                ChannelIdentity.objects.create(user=user, channel=channel, external_id=external_id, **profile)
+                messaged_at = now if in_bot else None
+                ChannelIdentity.objects.create(
+                    user=user, channel=channel, external_id=external_id, messaged_at=messaged_at, **profile
+                )
                 return user
         except IntegrityError:
             # Two first updates of one user raced; the other one created the identity.
@@ -358,6 +366,8 @@ def channel_identity_resolve(
     if in_bot and identity.blocked_at:
         # Writing to the user is possible again: an update from them in the bot means they are back.
         changed["blocked_at"] = None
+    if in_bot and (identity.messaged_at is None or now - identity.messaged_at > MESSAGED_AT_PRECISION):
+        changed["messaged_at"] = now
     if changed:
         ChannelIdentity.objects.filter(pk=identity.pk).update(**changed)
     return identity.user

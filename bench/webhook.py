@@ -411,7 +411,7 @@ def verify(run: Run, residents: list[Resident], warmup: int, fake, log: Path) ->
     """The database and the fake Bot API against what the clients were told."""
     from django.db.models import Count
 
-    from botbridge.models import ConversationState, ProcessedUpdate
+    from botbridge.models import ConversationState, ProcessedEvent
     from readings.models import Reading
 
     ok = run.warmup.ok + run.measured.ok
@@ -424,7 +424,7 @@ def verify(run: Run, residents: list[Resident], warmup: int, fake, log: Path) ->
     measured = [resident.meter_id for resident in residents[warmup : warmup + run.measured.sent]]
     recorded = Reading.objects.filter(meter_id__in=measured).count()
     waiting = ConversationState.objects.filter(state="Submitting:reading").count()
-    processed = ProcessedUpdate.objects.count() - 1  # the probe's button
+    processed = ProcessedEvent.objects.count() - 1  # the probe's button
     sent = fake.calls_to("sendMessage")
     refused = [call for call in fake.calls if call.status != 200]
     failed = created != ok or wrong_values or refused or set(statuses) - {"accepted"} or processed != ok

@@ -26,18 +26,22 @@ class ConversationState(models.Model):
         return f"{self.channel}:{self.user_key}: {self.state or '-'}"
 
 
-class ProcessedUpdate(models.Model):
-    """An update already taken: Telegram re-delivers when it gets no answer in time."""
+class ProcessedEvent(models.Model):
+    """A platform's event already taken: every platform re-delivers what it got no answer to
+    in time, and a re-delivery must change nothing.
 
-    bot_id = models.BigIntegerField()
-    update_id = models.BigIntegerField()
+    `key` names the event on its channel: Telegram "<bot id>:<update id>", Viber the message
+    token, Messenger the message id (or sender and timestamp where it sends none)."""
+
+    channel = models.CharField(max_length=16)
+    key = models.CharField(max_length=200)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["bot_id", "update_id"], name="update_once_per_bot")]
+        constraints = [models.UniqueConstraint(fields=["channel", "key"], name="event_once_per_channel")]
 
     def __str__(self) -> str:
-        return f"{self.bot_id}/{self.update_id}"
+        return f"{self.channel}:{self.key}"
 
 
 class Broadcast(models.Model):

@@ -14,7 +14,7 @@ them interrupted and never sends them again, so nobody gets a message twice.
 The answers: retry-after (a 429) pauses the whole sender for that long (the limit is the
 bot's, not the recipient's) and queues the message again; blocked marks the recipient, who
 gets nothing more; failed fails the message; transient trouble queues it again with a
-growing delay, up to the transport's number of attempts (TELEGRAM_BROADCAST_ATTEMPTS).
+growing delay, up to the transport's number of attempts (BROADCAST_ATTEMPTS).
 """
 
 import asyncio

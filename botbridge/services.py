@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 from accounts.models import AccountLink, ChannelIdentity, Meter, User
 from botbridge import texts
 from botbridge.errors import AnnouncementEmpty, AnnouncementTooLong
-from botbridge.models import Broadcast, ConversationState, Delivery, ProcessedUpdate
+from botbridge.models import Broadcast, ConversationState, Delivery, ProcessedEvent
 from botbridge.outbound import channels_on, sent_channels
 from readings.models import Reading
 from readings.selectors import STANDING, window_for_period
@@ -18,19 +18,26 @@ from readings.selectors import STANDING, window_for_period
 MAX_MESSAGE_LENGTH = 4096  # Telegram's limit for a message's text
 
 
-def update_claim(*, bot_id: int, update_id: int) -> bool:
-    """True the first time an update is seen, False for every re-delivery of it."""
+def event_claim(*, channel: str, key: str) -> bool:
+    """True the first time a platform's event is seen, False for every re-delivery of it.
+
+    Inside a transaction the claim is undone with it: an event whose handling failed is
+    handled again when the platform re-delivers it."""
     try:
         with transaction.atomic():
-            ProcessedUpdate.objects.create(bot_id=bot_id, update_id=update_id)
+            ProcessedEvent.objects.create(channel=channel, key=key[:200])
     except IntegrityError:
         return False
     return True
 
 
-def update_unclaim(*, bot_id: int, update_id: int) -> None:
-    """Forget an update whose handling failed, so that its re-delivery is handled."""
-    ProcessedUpdate.objects.filter(bot_id=bot_id, update_id=update_id).delete()
+def event_unclaim(*, channel: str, key: str) -> None:
+    """Forget an event whose handling failed, so that its re-delivery is handled."""
+    ProcessedEvent.objects.filter(channel=channel, key=key[:200]).delete()
+
+
+def telegram_update_key(*, bot_id: int, update_id: int) -> str:
+    return f"{bot_id}:{update_id}"
 
 
 def conversation_load(*, channel: str, user_key: str) -> tuple[str | None, dict[str, Any]]:
@@ -240,9 +247,9 @@ def channels_waiting() -> list[str]:
     return [channel for channel in channels_on() if deliveries_waiting(channel=channel)]
 
 
-def processed_updates_prune(*, before: dt.datetime) -> int:
-    """Forget update ids seen before `before`: Telegram stops re-delivering within a day."""
-    deleted, _ = ProcessedUpdate.objects.filter(received_at__lt=before).delete()
+def processed_events_prune(*, before: dt.datetime) -> int:
+    """Forget events seen before `before`: the platforms stop re-delivering within a day."""
+    deleted, _ = ProcessedEvent.objects.filter(received_at__lt=before).delete()
     return deleted
 
 

@@ -80,5 +80,5 @@ def deliveries_send(self, channel: str) -> dict:
 
 
 @shared_task
-def processed_updates_prune() -> int:
-    return services.processed_updates_prune(before=timezone.now() - dt.timedelta(days=2))
+def processed_events_prune() -> int:
+    return services.processed_events_prune(before=timezone.now() - dt.timedelta(days=2))

@@ -22,7 +22,7 @@ app.conf.beat_schedule = {
     # Bookkeeping that is only needed for a while: processed update ids (Telegram re-delivers
     # for up to a day), Idempotency-Key answers, sign-in links, failed linking attempts, used
     # Telegram Login Widget answers, expired API tokens.
-    "prune-processed-updates": {"task": "botbridge.tasks.processed_updates_prune", "schedule": crontab(3, 3)},
+    "prune-processed-events": {"task": "botbridge.tasks.processed_events_prune", "schedule": crontab(3, 3)},
     "prune-idempotency-keys": {"task": "readings.tasks.idempotency_keys_prune", "schedule": crontab(13, 3)},
     "prune-accounts": {"task": "accounts.tasks.accounts_prune", "schedule": crontab(23, 3)},
 }

@@ -508,7 +508,6 @@ TELEGRAM_RETRY_MAX_SECONDS = env_int("TELEGRAM_RETRY_MAX_SECONDS", 5, low=0, hig
 # free; paid broadcasts up to 1000), and never two a second to one chat.
 REMINDERS_HOUR = env_int("REMINDERS_HOUR", 9, low=0, high=23)
 TELEGRAM_BROADCAST_RATE = env_int("TELEGRAM_BROADCAST_RATE", 25, low=1, high=1000)
-TELEGRAM_BROADCAST_ATTEMPTS = env_int("TELEGRAM_BROADCAST_ATTEMPTS", 5, low=1, high=20)
 
 # The bot's @username without the @: turns on the Telegram Login Widget on the sign-in page.
 TELEGRAM_BOT_USERNAME = env_str("TELEGRAM_BOT_USERNAME").lstrip("@")
@@ -518,6 +517,55 @@ if TELEGRAM_BOT_USERNAME and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", TEL
     )
 # How old a Telegram Login Widget answer may be; django-telegram-login refuses anything past one day.
 TELEGRAM_LOGIN_MAX_AGE_SECONDS = env_int("TELEGRAM_LOGIN_MAX_AGE_SECONDS", 86400, low=60, high=86400)
+
+# --- Viber and Facebook Messenger ----------------------------------------------
+
+
+def env_api_base(name: str, default: str) -> str:
+    base = env_str(name, default).rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"{name}={base!r}: expected an address like {default}.")
+    return base
+
+
+# Unset token = the Viber bot is off (its webhook answers 404). From the bot's page on
+# partners.viber.com; it also signs what Viber posts to the webhook.
+VIBER_AUTH_TOKEN = env_str("VIBER_AUTH_TOKEN")
+if VIBER_AUTH_TOKEN and not re.fullmatch(r"[A-Za-z0-9-]{16,128}", VIBER_AUTH_TOKEN):
+    raise ImproperlyConfigured(
+        "VIBER_AUTH_TOKEN does not look like a Viber token (4453b6…-…): copy it from the bot's page."
+    )
+# The sender name shown on every message (Viber allows at most 28 characters).
+VIBER_BOT_NAME = env_str("VIBER_BOT_NAME", "Показник")
+if not 1 <= len(VIBER_BOT_NAME) <= 28:
+    raise ImproperlyConfigured(f"VIBER_BOT_NAME={VIBER_BOT_NAME!r}: use 1 to 28 characters (Viber's limit).")
+VIBER_API_BASE = env_api_base("VIBER_API_BASE", "https://chatapi.viber.com/pa")
+VIBER_BROADCAST_RATE = env_int("VIBER_BROADCAST_RATE", 25, low=1, high=1000)
+
+# Unset token = the Messenger bot is off. The Page's access token, the app's secret (signs
+# what Facebook posts to the webhook) and the verify token you type into the app's webhook
+# settings (Facebook sends it back when it checks the webhook).
+MESSENGER_PAGE_ACCESS_TOKEN = env_str("MESSENGER_PAGE_ACCESS_TOKEN")
+MESSENGER_APP_SECRET = env_str("MESSENGER_APP_SECRET")
+MESSENGER_VERIFY_TOKEN = env_str("MESSENGER_VERIFY_TOKEN")
+if MESSENGER_PAGE_ACCESS_TOKEN and not (MESSENGER_APP_SECRET and MESSENGER_VERIFY_TOKEN):
+    raise ImproperlyConfigured(
+        "MESSENGER_PAGE_ACCESS_TOKEN is set: set MESSENGER_APP_SECRET (the app's secret, Settings → Basic) "
+        "and MESSENGER_VERIFY_TOKEN (any string you also type into the app's webhook settings) too."
+    )
+if MESSENGER_PAGE_ACCESS_TOKEN and not re.fullmatch(r"[A-Za-z0-9]{20,512}", MESSENGER_PAGE_ACCESS_TOKEN):
+    raise ImproperlyConfigured("MESSENGER_PAGE_ACCESS_TOKEN does not look like a Page access token (EAA…).")
+MESSENGER_API_BASE = env_api_base("MESSENGER_API_BASE", "https://graph.facebook.com/v21.0")
+MESSENGER_BROADCAST_RATE = env_int("MESSENGER_BROADCAST_RATE", 25, low=1, high=1000)
+# Messenger allows a page to write only within 24 hours of the person's last message, except
+# with an approved utility message template: its name; unset = no reminders outside 24 hours.
+MESSENGER_REMINDER_TEMPLATE = env_str("MESSENGER_REMINDER_TEMPLATE")
+
+# A message a transport could not send for network trouble is tried this many times in all
+# (every channel; TELEGRAM_BROADCAST_ATTEMPTS is its older name, still read).
+BROADCAST_ATTEMPTS = env_int(
+    "BROADCAST_ATTEMPTS", env_int("TELEGRAM_BROADCAST_ATTEMPTS", 5, low=1, high=20), low=1, high=20
+)
 
 COMPANY_CONTACTS = env_list(
     "COMPANY_CONTACTS",

@@ -10,7 +10,7 @@ from django.db import OperationalError
 
 from accounts.models import ChannelIdentity
 from accounts.tests.factories import MeterFactory
-from botbridge.models import ProcessedUpdate
+from botbridge.models import ProcessedEvent
 from botbridge.tests import updates
 from botbridge.tests.chat import SECRET, texts
 from readings.models import Reading
@@ -29,7 +29,7 @@ def post(client, body, secret: str | None = SECRET):
 def test_a_missing_or_wrong_secret_is_refused_and_nothing_is_processed(client, bot_settings, fake_bot_api, secret):
     response = post(client, updates.message("/start"), secret=secret)
     assert response.status_code == 403
-    assert not ProcessedUpdate.objects.exists()
+    assert not ProcessedEvent.objects.exists()
     assert fake_bot_api.calls == []
 
 
@@ -71,7 +71,7 @@ def test_the_same_update_three_times_makes_one_reading(webhook_resident, client)
         for _ in range(3):
             assert post(client, reading).status_code == 200
     assert Reading.objects.count() == 1
-    assert ProcessedUpdate.objects.filter(update_id=reading["update_id"]).count() == 1
+    assert ProcessedEvent.objects.filter(key__endswith=f":{reading['update_id']}").count() == 1
     assert texts(webhook_resident.fake.sent_messages(111)).count("Показання прийнято: 1250") == 1
 
 
@@ -151,7 +151,7 @@ def test_when_the_database_fails_the_webhook_says_503_and_telegram_retries(webho
 )
 def test_integers_beyond_64_bits_are_not_an_update(client, bot_settings, fake_bot_api, update):
     assert post(client, update).status_code == 400
-    assert not ProcessedUpdate.objects.exists()
+    assert not ProcessedEvent.objects.exists()
     assert fake_bot_api.calls == []
 
 
@@ -178,5 +178,5 @@ def test_a_private_message_from_nobody_is_taken_and_dropped(client, bot_settings
     with caplog.at_level(logging.INFO, logger="botbridge.channels.telegram.middlewares"):
         assert post(client, update).status_code == 200
     assert "no sender" in caplog.text
-    assert ProcessedUpdate.objects.filter(update_id=update["update_id"]).exists()
+    assert ProcessedEvent.objects.filter(key__endswith=f":{update['update_id']}").exists()
     assert fake_bot_api.calls == []

@@ -11,9 +11,9 @@ from accounts.models import LinkAttempt, SignInLink, TelegramLoginUse
 from accounts.services import signin_link_issue
 from accounts.tasks import accounts_prune
 from accounts.tests.factories import UserFactory
-from botbridge.models import ProcessedUpdate
-from botbridge.services import update_claim
-from botbridge.tasks import processed_updates_prune
+from botbridge.models import ProcessedEvent
+from botbridge.services import event_claim
+from botbridge.tasks import processed_events_prune
 from conftest import kyiv
 from portal.celery import app
 from readings.models import IdempotencyKey
@@ -31,20 +31,20 @@ def test_every_scheduled_task_exists(name):
 def test_pruning_forgets_old_bookkeeping_and_keeps_recent(settings):
     user = UserFactory()
     with time_machine.travel(kyiv(2026, 11, 1), tick=False):
-        update_claim(bot_id=1, update_id=1)
+        event_claim(channel="telegram", key="1:1")
         IdempotencyKey.objects.create(user=user, key="old", request_hash="x")
         signin_link_issue(user=user)
         LinkAttempt.objects.create(user=user, account_number="1", attempted_at=timezone.now())
         TelegramLoginUse.objects.create(hash="1" * 64, signed_at=timezone.now())
         AuthToken.objects.create(user=user, expiry=dt.timedelta(days=1))
     with time_machine.travel(kyiv(2026, 11, 24), tick=False):
-        update_claim(bot_id=1, update_id=2)
+        event_claim(channel="viber", key="5491124584214")
         IdempotencyKey.objects.create(user=user, key="new", request_hash="x")
         signin_link_issue(user=user)
         LinkAttempt.objects.create(user=user, account_number="2", attempted_at=timezone.now())
         TelegramLoginUse.objects.create(hash="2" * 64, signed_at=timezone.now())
         AuthToken.objects.create(user=user, expiry=dt.timedelta(days=1))
-        assert processed_updates_prune.apply().get() == 1
+        assert processed_events_prune.apply().get() == 1
         assert idempotency_keys_prune.apply().get() == 1
         assert accounts_prune.apply().get() == {
             "signin_links": 1,
@@ -52,7 +52,7 @@ def test_pruning_forgets_old_bookkeeping_and_keeps_recent(settings):
             "telegram_logins": 1,
             "api_tokens": 1,
         }
-    assert list(ProcessedUpdate.objects.values_list("update_id", flat=True)) == [2]
+    assert list(ProcessedEvent.objects.values_list("key", flat=True)) == ["5491124584214"]
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
     assert SignInLink.objects.count() == 1
     assert list(LinkAttempt.objects.values_list("account_number", flat=True)) == ["2"]

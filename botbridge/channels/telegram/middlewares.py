@@ -14,7 +14,7 @@ from django.utils import translation
 from accounts.services import channel_identity_resolve
 from botbridge import texts
 from botbridge.channels.telegram.handlers import CHANNEL
-from botbridge.services import update_claim, update_unclaim
+from botbridge.services import event_claim, event_unclaim, telegram_update_key
 
 logger = logging.getLogger(__name__)
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -29,8 +29,8 @@ class UpdateOnce(BaseMiddleware):
             # A polling process has no requests, whose start and end recycle stale
             # database connections in the web server: do it per update instead.
             await sync_to_async(close_old_connections)()
-        bot_id = data["bot"].id
-        if not await sync_to_async(update_claim)(bot_id=bot_id, update_id=event.update_id):
+        key = telegram_update_key(bot_id=data["bot"].id, update_id=event.update_id)
+        if not await sync_to_async(event_claim)(channel=CHANNEL, key=key):
             logger.info("update %s already processed; dropped", event.update_id)
             return None
         try:
@@ -39,7 +39,7 @@ class UpdateOnce(BaseMiddleware):
             raise  # only a reply failed: what the resident sent is saved, a retry would save it twice
         except Exception:
             # The work was not done (the database refused, say): let Telegram's retry do it.
-            await sync_to_async(update_unclaim)(bot_id=bot_id, update_id=event.update_id)
+            await sync_to_async(event_unclaim)(channel=CHANNEL, key=key)
             raise
 
 

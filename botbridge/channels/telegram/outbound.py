@@ -40,7 +40,7 @@ class TelegramTransport:
 
     def __init__(self) -> None:
         self.rate = settings.TELEGRAM_BROADCAST_RATE
-        self.attempts = settings.TELEGRAM_BROADCAST_ATTEMPTS
+        self.attempts = settings.BROADCAST_ATTEMPTS
         self.bot = bot_for_broadcasts()
 
     async def send(self, recipient_key: str, text: str) -> Outcome:
