@@ -4,7 +4,7 @@ Every step reads and writes through the portal's selectors and services only.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
@@ -67,7 +67,17 @@ def converse(
             answers = _answer(turn, event)
             if (turn.step, turn.data) != (step, data):
                 conversation_save(channel=channel, user_key=user_key, step=turn.step, data=turn.data)
-        return answers
+        return with_standing(answers, menus.standing(turn.step))
+
+
+def with_standing(answers: list[Answer], menu) -> list[Answer]:
+    """Every message that offers nothing itself says which menu is in effect after it."""
+    return [
+        replace(answer, standing=menu)
+        if isinstance(answer, Reply) and answer.text is not None and answer.options is None
+        else answer
+        for answer in answers
+    ]
 
 
 def _answer(turn: Turn, event: Event) -> list[Answer]:

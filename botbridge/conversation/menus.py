@@ -30,6 +30,12 @@ def cancel_only() -> Menu:
     return Menu(rows=((str(texts.CANCEL),),))
 
 
+def standing(step: str | None) -> Menu:
+    """The menu in effect at a step: Cancel while a question waits for its answer (the main
+    menu's labels work then too), the main menu at rest."""
+    return main_menu() if step is None else cancel_only()
+
+
 def _one(label: object, action: str, argument: str = "") -> tuple[Option]:
     return (Option(str(label), action, argument),)
 

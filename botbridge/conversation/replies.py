@@ -36,12 +36,18 @@ class Reply:
     cannot edit sends it anew). `text=None` with `replaces`: only that message's options
     change (to `options`, or to none). `secret`: the text holds a link meant for the
     resident alone, so no channel may fetch it to draw a preview.
+
+    `standing`, on a message that offers nothing itself: the menu in effect at the step the
+    conversation is at after it. Telegram keeps the last menu under the input and needs no
+    reminder; a channel whose keyboard goes with every message that carries none (Viber)
+    sends this one with it.
     """
 
     text: str | None
     options: Choices | Menu | None = None
     replaces: bool = False
     secret: bool = False
+    standing: Menu | None = None
 
 
 @dataclass(frozen=True)

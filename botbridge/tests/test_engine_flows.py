@@ -242,8 +242,29 @@ def test_back_from_the_list_goes_to_the_main_menu(home, resident):
     link(resident)
     resident.say("Мої особові рахунки")
     notice, listing, main = resident.press("« Назад")
-    assert notice == Notice() and listing == Reply("Оберіть особовий рахунок:", replaces=True)
+    assert notice == Notice() and listing.text == "Оберіть особовий рахунок:" and listing.replaces
     assert menu(main) == MENU
+
+
+def test_a_message_that_offers_nothing_says_which_menu_stands_after_it(home, resident):
+    """For a channel whose keyboard goes with every message (Viber): Cancel while a question
+    waits, the main menu once the conversation is at rest."""
+    (question,) = resident.say("Додати особовий рахунок")
+    assert menu(question) == [["Скасувати"]] and question.standing is None  # it offers its own
+    (serial,) = resident.say("123456789")
+    assert serial.options is None and serial.standing.rows == (("Скасувати",),)
+    (refused,) = resident.say("немає такого")
+    assert refused.standing.rows == (("Скасувати",),)
+    (cancelled,) = resident.say("Скасувати")
+    assert menu(cancelled) == MENU
+    (helped,) = resident.say("Допомога")
+    assert menu(helped) == MENU and helped.standing is None
+    (unknown,) = resident.say("що?")
+    assert menu(unknown) == MENU
+    link(resident)
+    resident.say("Мої особові рахунки")
+    _notice, listing, _main = resident.press("« Назад")
+    assert [list(row) for row in listing.standing.rows] == MENU
 
 
 @pytest.mark.parametrize(
