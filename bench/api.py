@@ -198,11 +198,12 @@ def export_figures(rows: int, url: str) -> None:
         started = time.perf_counter()
         with connection.cursor().copy(
             "COPY readings_reading"
-            " (meter_id, period, value1, consumption1, status, review_reason, channel, submitted_at) FROM STDIN"
+            " (meter_id, period, value1, consumption1, status, review_reason, review_note, channel, channel_user_key,"
+            " submitted_at) FROM STDIN"
         ) as copy:
             for n in range(rows):
                 meter = meters[n % len(meters)]
-                copy.write_row((meter, "2026-10-01", 1000 + n % 9000, 100, "control", "", "api", SENT))
+                copy.write_row((meter, "2026-10-01", 1000 + n % 9000, 100, "control", "", "", "api", "", SENT))
         connection.execute("ANALYZE readings_reading")  # as autovacuum would after such a load
     print(f"\ncopied {rows:,} readings into period 2026-10-01 in {time.perf_counter() - started:.1f} s")
     for kind in ("csv", "xlsx"):

@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import re
 
 import openpyxl
 import pytest
@@ -89,6 +90,27 @@ def test_the_window_dashboard_counts_a_known_day_by_day(client):
     assert cells["2026-11-30"][:5] == ["1", "0", "0", "0", "1"]
     assert cells["2026-12-02"][:5] == ["0", "1", "0", "0", "1"]
     assert cells["2026-11-28"][:5] == ["0", "0", "0", "0", "0"]
+
+
+def test_the_dashboard_shows_every_channel_in_a_colour_of_its_own(client):
+    """A window with readings from all eight channels (Viber and Messenger among them)."""
+    from readings.models import Reading
+
+    for channel in Reading.Channel.values:
+        reading_submit(
+            meter=MeterFactory(initial_values=[1000]), text="1100", channel=channel, submitted_at=kyiv(2026, 11, 27)
+        )
+    staff_client(client, "operator")
+    with time_machine.travel(kyiv(2026, 11, 28, 12), tick=False):
+        response = client.get(reverse("admin:readings_reading_dashboard"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert '<strong data-figure="accounts">8</strong> / 8' in page
+    for name in ("Telegram", "Viber", "Messenger", "голосове меню"):
+        assert name in page
+    legend = page.split('<tr data-day="')[0]
+    colours = re.findall(r"background:(#[0-9a-f]{6})", legend)
+    assert len(colours) == len(set(colours)) == 8
 
 
 def test_the_readings_list_takes_the_same_queries_for_10_rows_as_for_100(client):
