@@ -65,7 +65,7 @@ def main() -> None:
 
 def run(args: argparse.Namespace, url: str, tmp: Path) -> None:
     os.environ["DATABASE_URL"] = url
-    env = {**webhook.server_environment(url, _NoBot()), **API_ENV}
+    env = {**webhook.server_environment(url, {}), **API_ENV}
     webhook.manage(["migrate", "--noinput"], env)
     for name, value in env.items():
         if name.startswith(("DJANGO_", "API_", "READINGS_")):
@@ -89,10 +89,6 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> None:
     answered = warmup["statuses"].get("201", 0) + phase["statuses"].get("201", 0)
     report(phase, raw, count_accepted() - answered, args)
     export_figures(args.export_rows, url)
-
-
-class _NoBot:
-    token, base_url = "1:unused", "http://127.0.0.1:9"
 
 
 def seed(count: int) -> list[tuple[str, str]]:

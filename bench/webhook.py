@@ -1,12 +1,19 @@
-"""Updates per second through the Telegram webhook on the reading-submission path, and their latency.
+"""Events per second through each messenger's webhook on the reading-submission path, and their latency.
 
-    .venv/bin/python bench/webhook.py [--requests N] [--warmup N] [--seconds S] [--clients C] [--workers W]
+    .venv/bin/python bench/webhook.py [--channels telegram,viber,messenger] [--requests N] [--warmup N]
+                                      [--seconds S] [--clients C] [--workers W]
 
 The portal is served as in production: uvicorn, `portal.asgi:application`, W worker
-processes (default 2), DEBUG off, PostgreSQL. The bot replies to a fake Bot API
-(botbridge/tests/fake_bot_api.py) running in this process and registered with every
-resident's chat, so the real aiogram client sends real HTTP requests, and any reply
-Telegram would refuse is counted.
+processes (default 2), DEBUG off, PostgreSQL, with every channel on at once. Each bot
+replies to its platform's fake (botbridge/tests/fake_bot_api.py, fake_viber.py,
+fake_graph.py) running in this process and told of every resident, so the real clients
+send real HTTP requests, and any reply the platform would refuse is counted. Every body
+posted to Viber's and Messenger's webhooks is signed as the platform signs it, by the
+load generator, per request.
+
+The channels are measured one after the other in the same run, against the same
+/healthz baseline, each with residents of its own (a Telegram, Viber or Messenger user
+each); what follows says "update" for each platform's event.
 
 Every update measured is the one the issue asks about: a resident whose conversation
 waits for a reading (they pressed their account's button) sends a text message like
@@ -18,10 +25,10 @@ first; after the warm-up, as many more as the measured phase can use (1.5 x the
 warm-up's rate x S, at most N), so a slow server is not seeded for minutes in vain.
 
 Seeding goes through the real write paths: accounts and meters through
-`master_data_import`, the Telegram users through `channel_identity_resolve`, the
+`master_data_import`, the channel's users through `channel_identity_resolve`, the
 links through `account_link`. The conversation state after "press the account
-button" is written as `ConversationState` rows keyed by (channel, the Telegram user
-id); the first resident presses the button through the webhook instead, and the
+button" is written as `ConversationState` rows keyed by (channel, the user's id
+there); the first resident presses the button through the webhook instead, and the
 row the bot writes for them must be the row this script writes for everyone else.
 
 Readings must land *in* the submission window, the normal path. When today (Kyiv) is
@@ -80,11 +87,11 @@ from urllib.parse import urlsplit
 BASE_DIR = Path(__file__).resolve().parent.parent
 SCRATCH_DATABASE = "pokaznyk_bench_webhook"
 DEFAULT_SERVER = "postgresql://127.0.0.1:5432/postgres"
-ACCOUNT_BASE = 700_000_000  # account numbers 700000000, 700000001, ...
+ACCOUNT_BASE = 700_000_000  # account numbers 700000000, 700000001, ...; 710000000, ... for the 2nd channel
+CHANNEL_ACCOUNTS = 10_000_000
 TELEGRAM_ID_BASE = 5_100_000_000  # residents' Telegram ids (ids above 2**32 are real too)
 UPDATE_ID_BASE = 900_000_001
 HEALTHZ = "GET /healthz (SELECT 1)"
-WEBHOOK = "POST /telegram/webhook/ (a reading)"
 AIM_RATE = 1_000
 AIM_P99_MS = 50.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -92,7 +99,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 @dataclass(frozen=True)
 class Resident:
-    telegram_id: int
+    external_id: str  # the user's id on the channel
     account_number: str
     meter_id: int
     reading: int
@@ -137,6 +144,9 @@ class Run:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--channels", default=",".join(CHANNELS), help=f"webhooks to measure, in order (default {','.join(CHANNELS)})"
+    )
     parser.add_argument("--requests", type=int, default=10_000, help="measured requests per phase (default 10,000)")
     parser.add_argument("--warmup", type=int, default=1_000, help="warm-up requests per phase (default 1,000)")
     parser.add_argument("--seconds", type=float, default=30.0, help="time limit of each phase (default 30)")
@@ -150,17 +160,17 @@ def main() -> None:
         return
     if args.requests < 1 or args.warmup < 1 or args.clients < 1 or args.workers < 1 or args.seconds <= 0:
         parser.error("--requests, --warmup, --clients and --workers: at least 1; --seconds: above 0")
+    names = [name.strip() for name in args.channels.split(",") if name.strip()]
+    if not names or set(names) - set(CHANNELS) or len(set(names)) != len(names):
+        parser.error(f"--channels: some of {', '.join(CHANNELS)}, each once, comma-separated")
 
     server_url = postgres_server()
     sys.path.insert(0, str(BASE_DIR))
-    from botbridge.tests.fake_bot_api import FakeBotAPI
-
-    with (
-        FakeBotAPI() as fake,
-        scratch_database(server_url) as database_url,
-        tempfile.TemporaryDirectory(prefix="pokaznyk-bench-webhook-") as tmp,
-    ):
-        env = server_environment(database_url, fake)
+    with contextlib.ExitStack() as stack:
+        channels = [stack.enter_context(CHANNELS[name](index)) for index, name in enumerate(names)]
+        database_url = stack.enter_context(scratch_database(server_url))
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="pokaznyk-bench-webhook-"))
+        env = server_environment(database_url, channels_env(channels))
         print(f"migrating {SCRATCH_DATABASE} ...", flush=True)
         manage(["migrate", "--noinput", "-v", "0"], env)
         os.environ.update(env)  # this process seeds and checks through Django too
@@ -168,7 +178,7 @@ def main() -> None:
 
         django.setup()
         try:
-            report = benchmark(args, fake, env, Path(tmp))
+            report = benchmark(args, channels, env, Path(tmp))
         finally:
             from django.db import connections
 
@@ -180,21 +190,30 @@ def main() -> None:
 
 
 @dataclass
-class Report:
-    header: str
+class ChannelReport:
+    channel: str
     seeding: str
-    window: str
     probe: str
-    runs: list[Run]
+    run: Run
     verification: "Verification"
 
 
-def benchmark(args: argparse.Namespace, fake, env: dict[str, str], tmp: Path) -> Report:
-    residents = Residents(fake, tmp / "updates.jsonl")
-    residents.grow(args.warmup, waiting_from=1)  # the first one presses the button through the webhook
-    print(residents.seeding[-1], flush=True)
+@dataclass
+class Report:
+    header: str
+    window: str
+    baseline: Run
+    channels: list[ChannelReport]
+
+
+def benchmark(args: argparse.Namespace, channels: list, env: dict[str, str], tmp: Path) -> Report:
     window = open_window()
     print(window, flush=True)
+    everyone = {}
+    for channel in channels:
+        everyone[channel.name] = residents = Residents(channel, tmp / f"{channel.name}.jsonl")
+        residents.grow(args.warmup, waiting_from=1)  # the first one presses the button through the webhook
+        print(residents.seeding[-1], flush=True)
 
     header = (
         f"{server_versions()}, uvicorn {uvicorn_flavour()} --workers {args.workers}, {args.clients} clients, "
@@ -205,38 +224,46 @@ def benchmark(args: argparse.Namespace, fake, env: dict[str, str], tmp: Path) ->
     log = args.server_log or tmp / "uvicorn.log"
 
     sampler = ConnectionSampler(os.environ["DATABASE_URL"])
+    reports = []
     try:
         with uvicorn_server(env, args.workers, log) as (base_url, server_pids):
-            probe = press_account_button(base_url, env, fake, residents.all[0])
-            print(probe, flush=True)
-
-            def more_residents(warmup: Phase) -> int:
-                """As many residents as the measured phase can use: 1.5 x the warm-up's rate x the time limit."""
-                rate = warmup.sent / warmup.seconds
-                wanted = min(args.requests, math.ceil(rate * args.seconds * 1.5) + args.clients)
-                residents.grow(args.warmup + wanted)
-                print(residents.seeding[-1], flush=True)
-                return wanted
-
             healthz = Target(HEALTHZ, f"{base_url}/healthz", "GET", {}, None)
-            secret = env["TELEGRAM_WEBHOOK_SECRET"]
-            headers = {"X-Telegram-Bot-Api-Secret-Token": secret, "Content-Type": "application/json"}
-            webhook = Target(WEBHOOK, f"{base_url}/telegram/webhook/", "POST", headers, residents.updates)
-            runs = [
-                load(healthz, lambda _warmup: args.requests, args, tmp, server_pids, sampler),
-                load(webhook, more_residents, args, tmp, server_pids, sampler),
-            ]
+            baseline = load(healthz, lambda _warmup: args.requests, args, tmp, server_pids, sampler)
+            for channel in channels:
+                residents = everyone[channel.name]
+                probe = press_account_button(base_url, channel, residents.all[0])
+                print(probe, flush=True)
+
+                def more_residents(warmup: Phase, residents=residents) -> int:
+                    """As many residents as the measured phase can use: 1.5 x the warm-up's rate x the time limit."""
+                    rate = warmup.sent / warmup.seconds
+                    wanted = min(args.requests, math.ceil(rate * args.seconds * 1.5) + args.clients)
+                    residents.grow(args.warmup + wanted)
+                    print(residents.seeding[-1], flush=True)
+                    return wanted
+
+                headers = {**channel.headers(), "Content-Type": "application/json"}
+                webhook = Target(
+                    f"POST {channel.path} (a reading)",
+                    f"{base_url}{channel.path}",
+                    "POST",
+                    headers,
+                    residents.updates,
+                    channel.signature(),
+                )
+                run = load(webhook, more_residents, args, tmp, server_pids, sampler)
+                verification = verify(run, channel, residents.all, args.warmup, log)
+                reports.append(ChannelReport(channel.name, "; ".join(residents.seeding), probe, run, verification))
     finally:
         sampler.close()
-    verification = verify(runs[1], residents.all, args.warmup, fake, log)
-    return Report(header, "; ".join(residents.seeding), window, probe, runs, verification)
+    return Report(header, window, baseline, reports)
 
 
 class Residents:
-    """The residents seeded so far, their chats known to the fake, their readings' updates in a file."""
+    """A channel's residents seeded so far, known to its fake, their readings' updates in a file."""
 
-    def __init__(self, fake, updates: Path) -> None:
-        self.fake = fake
+    def __init__(self, channel, updates: Path) -> None:
+        self.channel = channel
         self.updates = updates
         self.all: list[Resident] = []
         self.seeding: list[str] = []
@@ -247,19 +274,19 @@ class Residents:
         if total <= first:
             return
         started = time.perf_counter()
-        new = seed(first, total)
-        write_waiting_states(new[waiting_from:])
+        new = seed(self.channel, first, total)
+        write_waiting_states(self.channel, new[waiting_from:])
         for resident in new:
-            self.fake.add_chat(resident.telegram_id)
+            self.channel.add_recipient(resident)
         self.all += new
-        write_updates(self.updates, self.all)
+        write_updates(self.channel, self.updates, self.all)
         self.seeding.append(
-            f"seeded {len(new):,} residents (account, meter, Telegram user, link, waiting state) "
+            f"{self.channel.name}: seeded {len(new):,} residents (account, meter, user, link, waiting state) "
             f"in {time.perf_counter() - started:.1f} s"
         )
 
 
-def seed(first: int, end: int) -> list[Resident]:
+def seed(channel, first: int, end: int) -> list[Resident]:
     """Residents first..end-1, each with an account and a one-zone meter, linked, through the write paths."""
     from django.db import transaction
 
@@ -269,8 +296,8 @@ def seed(first: int, end: int) -> list[Resident]:
     starts = {i: 10_000 + (i * 37) % 50_000 for i in range(first, end)}
     rows = {
         i: MasterDataRow(
-            account_number=str(ACCOUNT_BASE + i),
-            meter_serial=f"BW{i:07d}",
+            account_number=str(ACCOUNT_BASE + channel.index * CHANNEL_ACCOUNTS + i),
+            meter_serial=f"BW{channel.index}{i:07d}",
             zones=1,
             digits=6,
             address=f"м. Житомир, вул. Соборна, {1 + i % 200}",
@@ -285,8 +312,8 @@ def seed(first: int, end: int) -> list[Resident]:
             for i in range(batch, min(end, batch + 1000)):
                 # The same profile the updates carry, as after the resident's first message.
                 user = channel_identity_resolve(
-                    channel="telegram",
-                    external_id=str(TELEGRAM_ID_BASE + i),
+                    channel=channel.name,
+                    external_id=channel.external_id(i),
                     display_name="Марія",
                     username="",
                     language_code="uk",
@@ -296,7 +323,7 @@ def seed(first: int, end: int) -> list[Resident]:
     meters = dict(Meter.objects.filter(account__number__in=numbers).values_list("account__number", "id"))
     # 100 to 199 kWh since the meter's initial reading: an ordinary month, accepted without questions.
     return [
-        Resident(TELEGRAM_ID_BASE + i, row.account_number, meters[row.account_number], starts[i] + 100 + i % 100)
+        Resident(channel.external_id(i), row.account_number, meters[row.account_number], starts[i] + 100 + i % 100)
         for i, row in rows.items()
     ]
 
@@ -336,26 +363,14 @@ def _span(window) -> str:
     return f"{window.opens} … {window.closes} (period {window.period})"
 
 
-def press_account_button(base_url: str, env: dict[str, str], fake, resident: Resident) -> str:
+def press_account_button(base_url: str, channel, resident: Resident) -> str:
     """One resident presses their account's button through the webhook: the bot's state row must be ours."""
-    from botbridge.channels.telegram.keyboards import AccountAction
     from botbridge.models import ConversationState
-    from botbridge.tests import updates
 
-    update = updates.callback(
-        AccountAction(action="open", number=resident.account_number).pack(),
-        user_id=resident.telegram_id,
-        message_id=1,
-        message_text="Оберіть особовий рахунок:",
-        update_id=UPDATE_ID_BASE - 1,
-    )
-    fake.register_update(update)  # Telegram knows the bot's message the button is under
-    status = post_json(
-        f"{base_url}/telegram/webhook/", update, {"X-Telegram-Bot-Api-Secret-Token": env["TELEGRAM_WEBHOOK_SECRET"]}
-    )
+    status = channel.press_account(base_url, resident)
     if status != 200:
-        sys.exit(f"pressing the account button through the webhook answered {status}")
-    expected = waiting_state(resident)
+        sys.exit(f"{channel.name}: pressing the account button through the webhook answered {status}")
+    expected = waiting_state(channel, resident)
     actual = (
         ConversationState.objects.filter(channel=expected.channel, user_key=expected.user_key)
         .values_list("state", "data")
@@ -364,40 +379,37 @@ def press_account_button(base_url: str, env: dict[str, str], fake, resident: Res
     if actual != (expected.state, expected.data):
         rows = list(ConversationState.objects.values_list("channel", "user_key", "state", "data"))
         sys.exit(f"the bot's state after the button is not what this script writes: expected {expected}, got {rows}")
-    replies = [call.method for call in fake.calls]
     return (
-        f"probe: pressing the account button through the webhook wrote {expected} = {expected.state} "
-        f"{json.dumps(expected.data)}, the row seeded for everyone else; replies {replies}"
+        f"{channel.name} probe: pressing the account button through the webhook wrote {expected} = "
+        f"{expected.state} {json.dumps(expected.data)}, the row seeded for everyone else; "
+        f"replies {channel.reply_calls()}"
     )
 
 
-def waiting_state(resident: Resident):
+def waiting_state(channel, resident: Resident):
     """The ConversationState row the bot keeps after "press the account button" for a one-meter account."""
     from botbridge.conversation import READING
     from botbridge.models import ConversationState
 
     return ConversationState(
-        channel="telegram",
-        user_key=str(resident.telegram_id),
+        channel=channel.name,
+        user_key=resident.external_id,
         state=READING,
         data={"meter_id": resident.meter_id, "zones": 1},
     )
 
 
-def write_waiting_states(residents: list[Resident]) -> None:
+def write_waiting_states(channel, residents: list[Resident]) -> None:
     from botbridge.models import ConversationState
 
-    ConversationState.objects.bulk_create((waiting_state(r) for r in residents), batch_size=2000)
+    ConversationState.objects.bulk_create((waiting_state(channel, r) for r in residents), batch_size=2000)
 
 
-def write_updates(path: Path, residents: list[Resident]) -> None:
-    """One update per line, in resident order: the reading each sends, as Telegram delivers it."""
-    from botbridge.tests import updates
-
+def write_updates(channel, path: Path, residents: list[Resident]) -> None:
+    """One update per line, in resident order: the reading each sends, as the platform delivers it."""
     with path.open("w", encoding="utf-8") as file:
         for n, resident in enumerate(residents):
-            update = updates.message(str(resident.reading), user_id=resident.telegram_id, update_id=UPDATE_ID_BASE + n)
-            file.write(json.dumps(update, ensure_ascii=False) + "\n")
+            file.write(json.dumps(channel.reading_event(resident, n), ensure_ascii=False) + "\n")
 
 
 @dataclass
@@ -407,26 +419,26 @@ class Verification:
     failed: bool
 
 
-def verify(run: Run, residents: list[Resident], warmup: int, fake, log: Path) -> Verification:
-    """The database and the fake Bot API against what the clients were told."""
+def verify(run: Run, channel, residents: list[Resident], warmup: int, log: Path) -> Verification:
+    """The database and the channel's fake against what the clients were told."""
     from django.db.models import Count
 
     from botbridge.models import ConversationState, ProcessedEvent
     from readings.models import Reading
 
     ok = run.warmup.ok + run.measured.ok
-    statuses = dict(Reading.objects.values_list("status").annotate(n=Count("id")))
+    readings = Reading.objects.filter(channel=channel.name)
+    statuses = dict(readings.values_list("status").annotate(n=Count("id")))
     created = sum(statuses.values())
     sent_values = {resident.meter_id: resident.reading for resident in residents}
     wrong_values = sum(
-        1 for meter_id, value in Reading.objects.values_list("meter_id", "value1") if value != sent_values.get(meter_id)
+        1 for meter_id, value in readings.values_list("meter_id", "value1") if value != sent_values.get(meter_id)
     )
     measured = [resident.meter_id for resident in residents[warmup : warmup + run.measured.sent]]
-    recorded = Reading.objects.filter(meter_id__in=measured).count()
-    waiting = ConversationState.objects.filter(state="Submitting:reading").count()
-    processed = ProcessedEvent.objects.count() - 1  # the probe's button
-    sent = fake.calls_to("sendMessage")
-    refused = [call for call in fake.calls if call.status != 200]
+    recorded = readings.filter(meter_id__in=measured).count()
+    waiting = ConversationState.objects.filter(channel=channel.name, state="Submitting:reading").count()
+    processed = ProcessedEvent.objects.filter(channel=channel.name).count() - 1  # the probe's button
+    sent, refused = channel.replies()
     failed = created != ok or wrong_values or refused or set(statuses) - {"accepted"} or processed != ok
     shown = ", ".join(f"{n:,} {status}" for status, n in sorted(statuses.items())) or "none"
     lines = [
@@ -434,10 +446,8 @@ def verify(run: Run, residents: list[Resident], warmup: int, fake, log: Path) ->
         f"{wrong_values} with a value other than the one sent; {processed:,} update ids claimed; "
         f"{waiting:,} of {len(residents):,} residents still wait for their reading — "
         + ("OK" if not failed else f"MISMATCH: {ok - created:,} readings lost though the webhook answered 200"),
-        f"fake Bot API: {len(sent):,} sendMessage replies (1 to the probe), {len(refused)} refused"
-        + (
-            f": {Counter((c.method, c.response.get('description')) for c in refused).most_common(3)}" if refused else ""
-        ),
+        f"{channel.fake_name}: {sent:,} replies sent (1 to the probe), {len(refused)} refused"
+        + (f": {Counter(refused).most_common(3)}" if refused else ""),
         f"server log: {log_summary(log)}",
     ]
     return Verification(recorded, lines, bool(failed))
@@ -468,6 +478,7 @@ class Target:
     method: str
     headers: dict[str, str]
     bodies: Path | None  # request i sends line i of this file
+    signature: dict | None = None  # {"header", "key", "prefix"}: each body's HMAC-SHA256 in that header
 
 
 def load(
@@ -489,6 +500,7 @@ def load(
         "method": target.method,
         "headers": target.headers,
         "bodies": str(target.bodies) if target.bodies else None,
+        "signature": target.signature,
         "seconds": args.seconds,
         "clients": args.clients,
     }
@@ -623,6 +635,7 @@ async def _phase(session, spec: dict, bodies: list[bytes] | None, first: int, co
     import aiohttp
 
     indexes = iter(range(first, first + count))
+    signature = spec.get("signature")
     statuses: Counter[str] = Counter()
     latencies: list[float] = []
     started = time.perf_counter()
@@ -633,8 +646,9 @@ async def _phase(session, spec: dict, bodies: list[bytes] | None, first: int, co
         while time.perf_counter() <= deadline and (i := next(indexes, None)) is not None:
             body = bodies[i] if bodies is not None else None
             sent = time.perf_counter()
+            headers = signed(body, signature) if signature else None
             try:
-                async with session.request(spec["method"], spec["url"], data=body) as response:
+                async with session.request(spec["method"], spec["url"], data=body, headers=headers) as response:
                     await response.read()
                     status = str(response.status)
             except (aiohttp.ClientError, TimeoutError) as error:
@@ -649,6 +663,15 @@ async def _phase(session, spec: dict, bodies: list[bytes] | None, first: int, co
         "latencies_ms": latencies,
         "seconds": time.perf_counter() - started,
     }
+
+
+def signed(body: bytes, signature: dict) -> dict[str, str]:
+    """The platform's signature of the body (as Viber and Messenger sign what they post), made per request."""
+    import hashlib
+    import hmac
+
+    digest = hmac.new(signature["key"].encode(), body, hashlib.sha256).hexdigest()
+    return {signature["header"]: signature["prefix"] + digest}
 
 
 def cpu_snapshot(server_pids: list[int], client_pid: int) -> dict:
@@ -668,7 +691,7 @@ def cpu_snapshot(server_pids: list[int], client_pid: int) -> dict:
         "PostgreSQL (all of it)": sum(procs[pid]["cpu"] for pid in postgres)
         + sum(procs[pid]["children"] for pid in postmaster),
         "load generator": procs.get(client_pid, {}).get("cpu", 0),
-        "fake Bot API": procs.get(os.getpid(), {}).get("cpu", 0),
+        "this process (the fakes)": procs.get(os.getpid(), {}).get("cpu", 0),
         "machine": (sum(ticks) - idle, sum(ticks)),
         "others": {pid: (p["comm"], p["cpu"]) for pid, p in procs.items() if pid not in mine},
     }
@@ -806,7 +829,8 @@ def server_versions() -> str:
     return f"PostgreSQL {version // 10000}.{version % 10000}"
 
 
-def server_environment(database_url: str, fake) -> dict[str, str]:
+def server_environment(database_url: str, channels: dict[str, str]) -> dict[str, str]:
+    """The portal's environment: DEBUG off, the scratch database, `channels`' settings (tokens, fakes)."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -814,9 +838,7 @@ def server_environment(database_url: str, fake) -> dict[str, str]:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "0",  # plain http on 127.0.0.1
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_API_BASE": fake.base_url,
-        "TELEGRAM_WEBHOOK_SECRET": secrets.token_urlsafe(24),  # 32 characters
+        **channels,
         "READINGS_WINDOW_DAYS": "working",
         "READINGS_WINDOW_BEFORE": "2",
         "READINGS_WINDOW_AFTER": "3",
@@ -874,21 +896,24 @@ def _postgres_admin(url: str, statement: str) -> None:
 
 def print_report(report: Report) -> None:
     cores = os.cpu_count() or 1
+    runs = [report.baseline, *(channel.run for channel in report.channels)]
     print()
     print(f"== webhook bench: {report.header}")
-    for line in (report.seeding, report.window, report.probe):
-        print(line)
-    print(f"{'':<36} {'200s':>9} {'p50':>9} {'p99':>9} {'max':>9}  errors (not 200)")
-    for run in report.runs:
+    print(report.window)
+    for channel in report.channels:
+        print(channel.seeding)
+        print(channel.probe)
+    print(f"{'':<40} {'200s':>9} {'p50':>9} {'p99':>9} {'max':>9}  errors (not 200)")
+    for run in runs:
         m = run.measured
         stopped = "" if m.sent == run.planned else f", stopped by the time limit at {m.sent:,} of {run.planned:,}"
         print(
-            f"{run.name:<36} {m.ok / m.seconds:>7,.0f}/s {m.percentile(50):>6.1f} ms {m.percentile(99):>6.1f} ms "
+            f"{run.name:<40} {m.ok / m.seconds:>7,.0f}/s {m.percentile(50):>6.1f} ms {m.percentile(99):>6.1f} ms "
             f"{max(m.latencies_ms, default=float('nan')):>6.1f} ms  {m.errors:,} of {m.sent:,} in {m.seconds:.1f} s"
             + (f" {dict(m.statuses)}" if m.errors else "")
             + stopped
         )
-    for run in report.runs:
+    for run in runs:
         parts = ", ".join(f"{part} {used * 100:.0f}%" for part, used in run.cpu.items())
         per_request = ", ".join(
             f"{part} {run.cpu[part] * 1000 / rate:.1f} ms"
@@ -900,7 +925,7 @@ def print_report(report: Report) -> None:
             f"CPU, {run.name}: {parts}{busiest}, idle {run.idle * 100:.0f}% ({cores} cores = {cores * 100}%); "
             f"per request: {per_request}"
         )
-    for run in report.runs:
+    for run in runs:
         sent = max(1, run.measured.sent)
         print(
             f"PostgreSQL, {run.name}: {run.pg['sessions']:,} sessions opened ({run.pg['sessions'] / sent:.2f} per "
@@ -909,24 +934,105 @@ def print_report(report: Report) -> None:
             f"connections to it open at once ({run.pg['peak_all']} to the server, max_connections "
             f"{run.pg['max_connections']})"
         )
-    base, bot = report.runs
-    recorded = report.verification.recorded / bot.measured.seconds
-    print(
-        f"readings recorded in the measured phase: {report.verification.recorded:,} of {bot.measured.ok:,} updates "
-        f"answered 200 = {recorded:,.0f} readings/s"
-    )
-    if base_rate := base.measured.ok / base.measured.seconds:
-        print(f"bot path vs baseline: {recorded / base_rate * 100:.0f}% of the /healthz rate")
-    p99 = bot.measured.percentile(99)
-    met = recorded >= AIM_RATE and p99 < AIM_P99_MS and not bot.measured.errors and not report.verification.failed
-    print(
-        f"aim (>= {AIM_RATE:,} updates/s with p99 < {AIM_P99_MS:.0f} ms, none lost): "
-        f"{'met' if met else 'NOT met'} ({recorded:,.0f} readings/s, p99 {p99:.1f} ms)"
-    )
-    for line in report.verification.lines:
-        print(line)
-    if report.verification.failed:
-        sys.exit("the database or the fake Bot API disagrees with the responses: see above")
+    base_rate = report.baseline.measured.ok / report.baseline.measured.seconds
+    failed = []
+    for channel in report.channels:
+        bot, verification = channel.run, channel.verification
+        recorded = verification.recorded / bot.measured.seconds
+        versus = f" = {recorded / base_rate * 100:.0f}% of the /healthz rate" if base_rate else ""
+        p99 = bot.measured.percentile(99)
+        met = recorded >= AIM_RATE and p99 < AIM_P99_MS and not bot.measured.errors and not verification.failed
+        print(
+            f"{channel.channel}: readings recorded in the measured phase: {verification.recorded:,} of "
+            f"{bot.measured.ok:,} updates answered 200 = {recorded:,.0f} readings/s{versus}; "
+            f"aim (>= {AIM_RATE:,}/s with p99 < {AIM_P99_MS:.0f} ms, none lost) {'met' if met else 'NOT met'} "
+            f"(p99 {p99:.1f} ms)"
+        )
+        for line in verification.lines:
+            print(f"  {line}")
+        if verification.failed:
+            failed.append(channel.channel)
+    if failed:
+        sys.exit(f"the database or the fake disagrees with the responses for {', '.join(failed)}: see above")
+
+
+# --- The channels -------------------------------------------------------------------------------------
+
+
+class TelegramBench:
+    """Telegram: its fake Bot API, a secret token in a header, updates as botbridge/tests/updates.py builds them."""
+
+    name, path, fake_name = "telegram", "/telegram/webhook/", "fake Bot API"
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.secret = secrets.token_urlsafe(24)  # 32 characters
+
+    def __enter__(self) -> "TelegramBench":
+        from botbridge.tests.fake_bot_api import FakeBotAPI
+
+        self.fake = FakeBotAPI().__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.fake.__exit__(*exc_info)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "TELEGRAM_BOT_TOKEN": self.fake.token,
+            "TELEGRAM_API_BASE": self.fake.base_url,
+            "TELEGRAM_WEBHOOK_SECRET": self.secret,
+        }
+
+    def external_id(self, i: int) -> str:
+        return str(TELEGRAM_ID_BASE + i)
+
+    def add_recipient(self, resident: Resident) -> None:
+        self.fake.add_chat(int(resident.external_id))
+
+    def headers(self) -> dict[str, str]:
+        return {"X-Telegram-Bot-Api-Secret-Token": self.secret}
+
+    def signature(self) -> None:
+        return None
+
+    def reading_event(self, resident: Resident, n: int) -> dict:
+        from botbridge.tests import updates
+
+        return updates.message(str(resident.reading), user_id=int(resident.external_id), update_id=UPDATE_ID_BASE + n)
+
+    def press_account(self, base_url: str, resident: Resident) -> int:
+        from botbridge.channels.telegram.keyboards import AccountAction
+        from botbridge.tests import updates
+
+        update = updates.callback(
+            AccountAction(action="open", number=resident.account_number).pack(),
+            user_id=int(resident.external_id),
+            message_id=1,
+            message_text="Оберіть особовий рахунок:",
+            update_id=UPDATE_ID_BASE - 1,
+        )
+        self.fake.register_update(update)  # Telegram knows the bot's message the button is under
+        return post_json(f"{base_url}{self.path}", update, self.headers())
+
+    def reply_calls(self) -> list[str]:
+        return [call.method for call in self.fake.calls]
+
+    def replies(self) -> tuple[int, list[str]]:
+        """Replies sent, and the refused calls' (method, reason)."""
+        calls = self.fake.calls
+        refused = [f"{call.method}: {call.response.get('description')}" for call in calls if call.status != 200]
+        return len(self.fake.calls_to("sendMessage")), refused
+
+
+CHANNELS = {"telegram": TelegramBench}
+
+
+def channels_env(channels: list) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for channel in channels:
+        env |= channel.env()
+    return env
 
 
 if __name__ == "__main__":
