@@ -16,14 +16,16 @@ $(VENV)/.installed: requirements.txt
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
-	@if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then \
+	@[ -n "$$TELEGRAM_BOT_TOKEN" ] || echo "TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off."
+	@[ -n "$$VIBER_AUTH_TOKEN" ] || echo "VIBER_AUTH_TOKEN is not set: the Viber bot is off."
+	@[ -n "$$MESSENGER_PAGE_ACCESS_TOKEN" ] || echo "MESSENGER_PAGE_ACCESS_TOKEN is not set: the Messenger bot is off."
+	@if [ -n "$$TELEGRAM_BOT_TOKEN$$VIBER_AUTH_TOKEN$$MESSENGER_PAGE_ACCESS_TOKEN" ]; then \
 	  trap 'kill 0' INT TERM EXIT; \
-	  $(PY) manage.py runbot & \
+	  if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(PY) manage.py runbot & fi; \
 	  $(VENV)/bin/celery -A portal beat --loglevel=info --schedule .celerybeat-schedule & \
 	  if [ -n "$$REDIS_URL" ]; then $(VENV)/bin/celery -A portal worker --loglevel=info & fi; \
 	  $(PY) manage.py runserver 127.0.0.1:8000; \
 	else \
-	  echo "TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off."; \
 	  $(PY) manage.py runserver 127.0.0.1:8000; \
 	fi
 
