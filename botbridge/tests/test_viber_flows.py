@@ -2,19 +2,24 @@
 behind it, and the fake Viber's record of what the resident got."""
 
 import csv
+import datetime as dt
 import io
 import logging
+import re
 
 import pytest
 import time_machine
 
-from accounts.models import ChannelIdentity
+from accounts.models import AccountLink, ChannelIdentity
+from accounts.services import signin_link_redeem
 from accounts.tests.factories import MeterFactory
+from accounts.tests.telegram import signin_link_token
 from botbridge.models import ConversationState, ProcessedEvent
 from botbridge.tests import fake_viber as callbacks
 from botbridge.tests.fake_viber import WELCOME, FakeViber
 from botbridge.tests.viber_chat import USER_ID, ViberChat, said
 from readings.models import Reading
+from readings.selectors import window_stats
 from readings.tests.test_api import api_as, billing_user
 
 IN_WINDOW = "2026-11-28 10:00 +02:00"
@@ -81,6 +86,7 @@ def test_the_seed_conversation_in_viber(homes, viber_resident, fake_viber):
     export = api_as(billing_user()).get("/api/v1/export/readings/", {"period": "2026-12-01"})
     rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert [row[0] for row in rows[1:]] == ["987654321"] and "viber" in rows[1]
+    assert window_stats(period=dt.date(2026, 12, 1)).channels == ["viber"]  # the staff dashboard's figures
 
 
 def test_a_choice_offered_with_the_card_stays_on_the_keyboard_under_the_question(homes, viber_resident):
@@ -96,7 +102,7 @@ def test_a_choice_offered_with_the_card_stays_on_the_keyboard_under_the_question
         assert ask.params["min_api_version"] == 4  # Silent buttons: the tap's code is not shown in the chat
         assert all(button["Silent"] for button in FakeViber.buttons(ask)[:-1])
         history = said(resident.press("Останні показання"))
-    assert "Показань ще немає" in history or "123456789" in history
+    assert "За рахунком 123456789 ще немає показань" in history
 
 
 def test_a_wrong_or_missing_signature_is_refused_and_nothing_happens(homes, client, viber_settings, fake_viber):
@@ -171,3 +177,24 @@ def test_a_reply_viber_refuses_is_logged_and_marks_a_gone_receiver(viber_residen
         viber_resident.say("Допомога")
     assert "status 6 receiverNotSubscribed" in caplog.text
     assert ChannelIdentity.objects.get(channel="viber").blocked_at is not None
+
+
+def test_the_sign_in_link_signs_in_the_viber_residents_own_portal_user(viber_resident, settings):
+    settings.PORTAL_URL = "https://pokaznyk.example.ua"
+    [reply] = viber_resident.say("Увійти в кабінет")
+    [url] = re.findall(r"https?://\S+", reply.params["text"])
+    # Viber cannot be told not to preview a link: the link's GET only asks to press a button.
+    assert url.startswith("https://pokaznyk.example.ua/")
+    user = signin_link_redeem(token=signin_link_token(url))
+    assert user == ChannelIdentity.objects.get(channel="viber", external_id=USER_ID).user
+
+
+def test_more_accounts_than_a_keyboard_holds_keep_the_first_ones_and_the_way_back(viber_resident, fake_viber):
+    viber_resident.say("Допомога")
+    user = ChannelIdentity.objects.get(channel="viber").user
+    for n in range(30):
+        AccountLink.objects.create(user=user, account=MeterFactory(account__number=f"5000000{n:02}").account)
+    [listing] = viber_resident.say("Мої особові рахунки")
+    buttons = FakeViber.button_texts(listing)
+    assert listing.status == 0 and len(buttons) == 24
+    assert buttons[:23] == [f"5000000{n:02}" for n in range(23)] and buttons[-1] == "« Назад"
