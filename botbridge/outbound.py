@@ -68,6 +68,7 @@ class TransportSpec:
 # its token is set and wait while it is not.
 TRANSPORTS: dict[str, TransportSpec] = {
     "telegram": TransportSpec("TELEGRAM_BOT_TOKEN", "botbridge.channels.telegram.outbound.TelegramTransport"),
+    "viber": TransportSpec("VIBER_AUTH_TOKEN", "botbridge.channels.viber.outbound.ViberTransport"),
 }
 
 

@@ -326,7 +326,7 @@ def could_be_serial(text: str) -> bool:
 
 
 def state_of(resident: Conversation) -> str | None:
-    state, _data = conversation_load(channel="telegram", user_key=str(resident.user_id))
+    state, _data = conversation_load(channel=getattr(resident, "channel", "telegram"), user_key=str(resident.user_id))
     return state
 
 

@@ -20,3 +20,28 @@ def corpus_home(db, settings):
     settings.LINK_ATTEMPTS_MAX = 1000
     settings.LINK_ATTEMPTS_PER_ACCOUNT = 1000
     return MeterFactory(account__number=ACCOUNT, account__address=ADDRESS, serial=SERIAL, initial_values=[1000])
+
+
+@pytest.fixture
+def fake_viber():
+    """A fake Viber REST Bot API on 127.0.0.1 for this test only."""
+    from botbridge.tests.fake_viber import FakeViber
+
+    with FakeViber() as fake:
+        yield fake
+
+
+@pytest.fixture
+def viber_settings(settings, fake_viber):
+    """The Viber bot on, talking to the fake Viber."""
+    settings.VIBER_AUTH_TOKEN = fake_viber.token
+    settings.VIBER_API_BASE = fake_viber.base_url
+    return settings
+
+
+@pytest.fixture
+def viber_resident(db, client, viber_settings, fake_viber):
+    """Resident K917… (Марія, Ukrainian Viber) writing to the bot through the webhook."""
+    from botbridge.tests.viber_chat import ViberChat
+
+    return ViberChat(fake_viber, client)
