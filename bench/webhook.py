@@ -1025,7 +1025,63 @@ class TelegramBench:
         return len(self.fake.calls_to("sendMessage")), refused
 
 
-CHANNELS = {"telegram": TelegramBench}
+class ViberBench:
+    """Viber: the fake Viber, bodies signed with the auth token, a tap on the account's button as Viber sends it."""
+
+    name, path, fake_name = "viber", "/viber/webhook/", "fake Viber"
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __enter__(self) -> "ViberBench":
+        from botbridge.tests.fake_viber import FakeViber
+
+        self.fake = FakeViber().__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.fake.__exit__(*exc_info)
+
+    def env(self) -> dict[str, str]:
+        return {"VIBER_AUTH_TOKEN": self.fake.token, "VIBER_API_BASE": self.fake.base_url}
+
+    def external_id(self, i: int) -> str:
+        return f"BenchViber{i:08d}Resident=="  # Viber's ids are opaque base64-like strings
+
+    def add_recipient(self, resident: Resident) -> None:
+        self.fake.add_user(resident.external_id)
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def signature(self) -> dict:
+        return {"header": "X-Viber-Content-Signature", "key": self.fake.token, "prefix": ""}
+
+    def reading_event(self, resident: Resident, n: int) -> dict:
+        from botbridge.tests import fake_viber
+
+        return fake_viber.message_callback(resident.external_id, str(resident.reading), token=UPDATE_ID_BASE + n)
+
+    def press_account(self, base_url: str, resident: Resident) -> int:
+        from botbridge.channels.viber.keyboards import action_body
+        from botbridge.conversation import Option, menus
+        from botbridge.tests import fake_viber
+
+        tap = action_body(Option(resident.account_number, menus.OPEN, resident.account_number))
+        callback = fake_viber.message_callback(resident.external_id, tap, token=UPDATE_ID_BASE - 1)
+        body = json.dumps(callback).encode()
+        headers = signed(body, self.signature())
+        return post_json(f"{base_url}{self.path}", callback, headers)
+
+    def reply_calls(self) -> list[str]:
+        return [call.method for call in self.fake.calls]
+
+    def replies(self) -> tuple[int, list[str]]:
+        refused = [f"{call.method}: {call.response.get('status_message')}" for call in self.fake.calls if call.status]
+        return len(self.fake.calls_to("send_message")), refused
+
+
+CHANNELS = {"telegram": TelegramBench, "viber": ViberBench}
 
 
 def channels_env(channels: list) -> dict[str, str]:

@@ -345,14 +345,14 @@ CONTENT_SECURITY_POLICY = {
 TRUSTED_PROXIES = env_proxies("TRUSTED_PROXIES")
 X_FRAME_OPTIONS = "DENY"
 
+LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {
-        "handlers": ["console"],
-        "level": env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
-    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # httpx logs every request it makes at info (each Viber and Messenger reply): only from debug on.
+    "loggers": {"httpx": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"}},
 }
 
 # --- The domain ---------------------------------------------------------------
