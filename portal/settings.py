@@ -353,6 +353,8 @@ LOGGING = {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper(),
     },
+    # httpx logs every request's URL at info, and a Graph API URL holds the Page access token.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
 
 # --- The domain ---------------------------------------------------------------

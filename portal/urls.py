@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("telegram/", include("botbridge.urls")),
+    path("messenger/", include("botbridge.channels.messenger.urls")),
     path("api/", include("readings.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),
