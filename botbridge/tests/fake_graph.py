@@ -217,7 +217,7 @@ class FakeGraphAPI:
             raise _invalid("No matching user found", 2018001)
         if person.blocked:
             raise GraphError(551, "This person isn't available right now.", 1545041)
-        utility = _check_message(message, self.templates)
+        utility = message_check(message, self.templates)
         if messaging_type == "UTILITY" and not utility:
             raise _invalid("messaging_type UTILITY needs a utility template")
         if messaging_type == "MESSAGE_TAG" and body.get("tag") not in MESSAGE_TAGS:
@@ -276,7 +276,7 @@ def _check_buttons(buttons: object, most: int, longest: int) -> None:
             raise _invalid("Payload of a button must have 1 to 1000 characters")
 
 
-def _check_message(message: dict, templates: set[str]) -> bool:
+def message_check(message: dict, templates: set[str]) -> bool:
     """Refuse a message Messenger would refuse; True for a utility template message."""
     text, attachment = message.get("text"), message.get("attachment")
     if (text is None) == (attachment is None):

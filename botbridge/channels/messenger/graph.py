@@ -92,10 +92,16 @@ def outcome_of(response: httpx.Response) -> Outcome:
     return Failed(str(error))
 
 
-def _logged(edge: str, outcome: Outcome) -> Outcome:
+def _answered(edge: str, response: httpx.Response) -> Outcome:
+    outcome = outcome_of(response)
     if not isinstance(outcome, Sent):
-        logger.warning("messenger: me/%s not sent: %s", edge, outcome)
+        logger.warning("messenger: me/%s refused (%s): %s", edge, type(outcome).__name__, error_of(response))
     return outcome
+
+
+def _unreachable(edge: str, error: httpx.HTTPError) -> Outcome:
+    logger.warning("messenger: me/%s not reached: %s: %s", edge, type(error).__name__, error)
+    return Transient(f"{type(error).__name__}: {error}"[:300])
 
 
 # --- The webhook's client: synchronous, one per process and settings (httpx.Client is thread-safe)
@@ -116,13 +122,13 @@ def post(edge: str, payload: dict) -> Outcome:
     try:
         response = client().post(endpoint(edge), params=credentials(), json=payload)
     except httpx.HTTPError as error:
-        return _logged(edge, Transient(f"{type(error).__name__}: {error}"[:300]))
-    return _logged(edge, outcome_of(response))
+        return _unreachable(edge, error)
+    return _answered(edge, response)
 
 
 async def post_async(async_client: httpx.AsyncClient, edge: str, payload: dict) -> Outcome:
     try:
         response = await async_client.post(endpoint(edge), params=credentials(), json=payload)
     except httpx.HTTPError as error:
-        return _logged(edge, Transient(f"{type(error).__name__}: {error}"[:300]))
-    return _logged(edge, outcome_of(response))
+        return _unreachable(edge, error)
+    return _answered(edge, response)

@@ -40,7 +40,7 @@ def entries_parse(body: bytes) -> list[dict]:
     """The `messaging` events of every entry, in order; NotAWebhook for anything else."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: arrays nested thousands deep
         raise NotAWebhook(f"not JSON: {error}") from None
     if not isinstance(data, dict) or data.get("object") != "page":
         raise NotAWebhook("not a Page webhook (object must be 'page')")
