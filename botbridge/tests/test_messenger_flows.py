@@ -1,10 +1,15 @@
 """The seed's conversation in Messenger: signed webhook POSTs of Messenger's JSON in, the fake
 Graph API's record out."""
 
+import csv
+import io
+
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
+from rest_framework.test import APIClient
 
-from accounts.tests.factories import MeterFactory
+from accounts.tests.factories import MeterFactory, UserFactory
 from botbridge.tests.messenger_chat import PSID, MessengerChat, texts, titles
 from readings.models import Reading
 
@@ -64,3 +69,12 @@ def test_the_seed_conversation(resident, fake_graph):
     assert (reading.channel, reading.channel_user_key) == ("messenger", PSID)
     assert reading.submitted_by.channel_identities.get().channel == "messenger"
     assert fake_graph.refused() == []
+
+    # The portal's reading: in the billing export with its channel.
+    billing = UserFactory(username="billing", is_staff=True)
+    billing.user_permissions.add(Permission.objects.get(codename="export_readings"))
+    api = APIClient()
+    api.force_authenticate(billing)
+    export = api.get("/api/v1/export/readings/", {"period": "2026-12-01"})
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert [(row[2], row[4], row[5], row[11]) for row in rows[1:]] == [("GAMA1", "1111", "2222", "messenger")]

@@ -39,21 +39,26 @@ ELLIPSIS = "…"
 
 
 def messages(answers: list[Answer]) -> list[dict]:
-    drafts: list[list] = []  # [text, options], in order
+    drafts: list[list] = []  # [text, options, standing menu], in order
     for answer in answers:
         if isinstance(answer, Notice):
             if answer.text:
-                drafts.append([answer.text, None])
+                drafts.append([answer.text, None, None])
         elif answer.text is None:
             if answer.options is not None and drafts and drafts[-1][1] is None:
                 drafts[-1][1] = answer.options  # Messenger cannot edit: the new options come with the notice
             elif answer.options is not None:
-                drafts.append([texts.choose_option(), answer.options])
+                drafts.append([texts.choose_option(), answer.options, None])
         else:
             standing = answer.standing if answer.standing is not None and not answer.standing.lasting else None
-            drafts.append([answer.text, answer.options or standing])
+            drafts.append([answer.text, answer.options, standing])
     last = len(drafts) - 1
-    return [message for i, (text, options) in enumerate(drafts) for message in with_options(text, options, i == last)]
+    return [
+        message
+        for i, (text, options, standing) in enumerate(drafts)
+        # The standing menu matters under the newest message only: the one the resident answers.
+        for message in with_options(text, options or (standing if i == last else None), i == last)
+    ]
 
 
 def with_options(text: str, options: Choices | Menu | None, last: bool) -> list[dict]:
