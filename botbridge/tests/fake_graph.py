@@ -374,6 +374,17 @@ def attachment(psid: str, kind: str) -> dict:
     return _event(psid, message=content)
 
 
+def edit(psid: str, text: str, *, of: str, number: int = 1) -> dict:
+    """An edit of the message `of` (the `message_edits` field)."""
+    return _event(psid, message_edit={"mid": of, "text": text, "num_edit": number})
+
+
+def shared_link(psid: str, url: str) -> dict:
+    """A link the person pasted: its text, and Messenger's `fallback` attachment for it."""
+    attachment = {"type": "fallback", "payload": {"url": url, "title": "Показник"}}
+    return _event(psid, message={"mid": mid(), "text": url, "attachments": [attachment]})
+
+
 def echo(psid: str, text: str) -> dict:
     """The Page's own message, echoed: the Page is the sender."""
     content = {"is_echo": True, "app_id": 1517776481860111, "mid": mid(), "text": text}
@@ -411,7 +422,9 @@ def signed_post(client, data: dict | bytes, *, fake: FakeGraphAPI | None = None,
     if fake is not None and isinstance(data, dict):
         for entry in data.get("entry", []):
             for event in entry.get("messaging", []):
-                if ("message" in event and not event["message"].get("is_echo")) or "postback" in event:
+                if ("message" in event and not event["message"].get("is_echo")) or {"postback", "message_edit"} & set(
+                    event
+                ):
                     fake.wrote(event["sender"]["id"])
     headers = {} if sign == "" else {"X-Hub-Signature-256": sign or signature(raw)}
     return client.post("/messenger/webhook/", data=raw, content_type="application/json", headers=headers)

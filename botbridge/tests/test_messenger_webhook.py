@@ -153,6 +153,21 @@ def test_attachments_get_the_polite_answer(resident, kind):
     assert "лише текст" in texts([reply])
 
 
+def test_an_edit_is_answered_as_in_telegram_once_per_edit(resident):
+    first = graph.message(PSID, "1250")
+    resident.send(first)
+    edited = graph.edit(PSID, "1260", of=first["message"]["mid"])
+    assert "Відредаговані повідомлення я не читаю" in texts(resident.send(edited))
+    assert resident.send(edited) == []  # the same edit delivered again
+    assert "Відредаговані повідомлення" in texts(
+        resident.send(graph.edit(PSID, "1270", of=first["message"]["mid"], number=2))
+    )
+
+
+def test_a_shared_link_is_read_as_its_text(resident):
+    assert "Не зрозумів" in texts(resident.send(graph.shared_link(PSID, "https://example.com/")))
+
+
 def test_quick_replies_and_buttons_that_are_not_ours_or_no_longer_work_are_answered(resident):
     stale = "Ця кнопка вже не діє"
     for payload in ["C:open:999999999", "C:nonsense:1", "C:meter:abc", "C:yes", "C:", "garbage", "\x00", "C:open:\x00"]:

@@ -114,6 +114,9 @@ def client() -> httpx.Client:
     key = (settings.MESSENGER_PAGE_ACCESS_TOKEN, settings.MESSENGER_API_BASE)
     with _clients_lock:
         if key not in _clients:
+            for old in _clients.values():
+                old.close()  # the settings changed (tests do that): the old client is not used again
+            _clients.clear()
             _clients[key] = httpx.Client(timeout=TIMEOUT)
         return _clients[key]
 

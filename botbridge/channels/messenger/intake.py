@@ -3,8 +3,9 @@
 A POST (https://developers.facebook.com/docs/messenger-platform/webhooks) is
 `{"object": "page", "entry": [{"id", "time", "messaging": [event, …]}, …]}`; each event has
 `sender.id` (the person's Page-scoped id), `recipient.id`, `timestamp` and one of `message`,
-`postback`, `delivery`, `read`, `reaction`, … Only messages and postbacks are the resident's
-words; echoes of the Page's own messages, deliveries, reads and reactions say nothing to answer.
+`postback`, `message_edit`, `delivery`, `read`, `reaction`, … Messages and postbacks are the
+resident's words, and an edit is answered as Telegram answers one; echoes of the Page's own
+messages, deliveries, reads and reactions say nothing to answer.
 """
 
 import json
@@ -60,18 +61,25 @@ def incoming(raw: object) -> Incoming | None:
     deliveries, reads, reactions, …); BadEvent for a malformed one."""
     if not isinstance(raw, dict):
         raise BadEvent("an event is not an object")
-    message, postback = raw.get("message"), raw.get("postback")
+    message, postback, edit = raw.get("message"), raw.get("postback"), raw.get("message_edit")
     if isinstance(message, dict) and message.get("is_echo"):
         return None  # the Page's own message, echoed back
-    if not isinstance(message, dict) and not isinstance(postback, dict):
+    if not any(isinstance(part, dict) for part in (message, postback, edit)):
         return None
     sender = (raw.get("sender") or {}).get("id") if isinstance(raw.get("sender"), dict) else None
     if not isinstance(sender, str) or not PSID.fullmatch(sender):
         raise BadEvent(f"sender.id is not a Page-scoped id: {str(sender)[:80]!r}")
     if isinstance(message, dict):
         return Incoming(key=_key(message.get("mid"), sender, raw, "message"), sender=sender, event=_read(message))
+    if isinstance(postback, dict):
+        return Incoming(
+            key=_key(postback.get("mid"), sender, raw, "postback"), sender=sender, event=postback_event(postback)
+        )
+    # An edit of an earlier message is never read (as in Telegram); each edit is its own event.
+    number = edit.get("num_edit")
+    number = number if isinstance(number, int) and not isinstance(number, bool) else 0
     return Incoming(
-        key=_key(postback.get("mid"), sender, raw, "postback"), sender=sender, event=postback_event(postback)
+        key=f"{_key(edit.get('mid'), sender, raw, 'edit')}:edit:{number}", sender=sender, event=Unreadable(edited=True)
     )
 
 
@@ -93,12 +101,10 @@ def _read(message: dict) -> Event:
     quick_reply = message.get("quick_reply")
     if isinstance(quick_reply, dict) and isinstance(quick_reply.get("payload"), str):
         return payload_event(quick_reply["payload"])
-    if message.get("attachments") or message.get("sticker_id"):
-        return Unreadable()  # a picture, sticker (the thumbs-up too), voice, video, file, location
     text = message.get("text")
     if isinstance(text, str) and text:
-        return Text(text)
-    return Unreadable()
+        return Text(text)  # a shared link comes as its text with a `fallback` attachment: the text counts
+    return Unreadable()  # a picture, sticker (the thumbs-up too), voice, video, file, location
 
 
 def postback_event(postback: dict) -> Event:
