@@ -49,3 +49,8 @@ def api_tokens(*, user: User) -> list[AuthToken]:
 def channel_identity_of(*, user: User, channel: str) -> ChannelIdentity | None:
     """The user's identity on a channel (a user has at most one per channel), or None."""
     return ChannelIdentity.objects.filter(user=user, channel=channel).first()
+
+
+def channel_identity_get(*, channel: str, external_id: str) -> ChannelIdentity | None:
+    """The identity of a person on a channel by their id there, or None."""
+    return ChannelIdentity.objects.filter(channel=channel, external_id=external_id).first()

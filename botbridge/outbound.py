@@ -52,7 +52,9 @@ class Transport(Protocol):
     per_recipient_interval: float  # seconds between two messages to one recipient
     attempts: int  # sends of one message before a transient error fails it
 
-    async def send(self, recipient_key: str, text: str) -> Outcome: ...
+    # `kind`: the broadcast's kind (Broadcast.Kind): a platform may send some kinds only in
+    # some ways (Messenger, outside its 24-hour window, only reminders, as a template).
+    async def send(self, recipient_key: str, text: str, *, kind: str) -> Outcome: ...
 
     async def close(self) -> None: ...
 
@@ -69,6 +71,9 @@ class TransportSpec:
 TRANSPORTS: dict[str, TransportSpec] = {
     "telegram": TransportSpec("TELEGRAM_BOT_TOKEN", "botbridge.channels.telegram.outbound.TelegramTransport"),
     "viber": TransportSpec("VIBER_AUTH_TOKEN", "botbridge.channels.viber.outbound.ViberTransport"),
+    "messenger": TransportSpec(
+        "MESSENGER_PAGE_ACCESS_TOKEN", "botbridge.channels.messenger.outbound.MessengerTransport"
+    ),
 }
 
 

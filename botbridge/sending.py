@@ -187,7 +187,7 @@ class Sender:
             outcomes.retry[delivery.pk] = (_after(interval), "one message a second per chat")
             return
         self.last_sent[delivery.recipient_key] = now
-        match await transport.send(delivery.recipient_key, delivery.text):
+        match await transport.send(delivery.recipient_key, delivery.text, kind=delivery.broadcast.kind):
             case Sent():
                 outcomes.sent.append(delivery.pk)
             case Blocked():

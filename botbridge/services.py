@@ -177,7 +177,10 @@ def deliveries_claim(*, channel: str, limit: int) -> list[Delivery]:
         due = Delivery.objects.filter(channel=channel, status=Delivery.Status.QUEUED).filter(
             Q(not_before__isnull=True) | Q(not_before__lte=now)
         )
-        picked = list(due.select_for_update(skip_locked=True).order_by("pk")[:limit])
+        # With its broadcast (a transport may need its kind), locking the deliveries' rows only.
+        picked = list(
+            due.select_related("broadcast").select_for_update(skip_locked=True, of=("self",)).order_by("pk")[:limit]
+        )
         Delivery.objects.filter(pk__in=[delivery.pk for delivery in picked]).update(
             status=Delivery.Status.SENDING, attempts=F("attempts") + 1
         )

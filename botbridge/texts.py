@@ -336,3 +336,39 @@ def review_outcome(reading: Reading) -> str:
         "Staff checked your reading {values} as of {period} (account {number}) and rejected it: {reason}\n"
         "Check the meter and send the reading again through “{menu}”."
     ).format(reason=reading.review_note, menu=MENU_ACCOUNTS, **details)
+
+
+# --- Shorter labels, for platforms with tighter buttons than Telegram's -----------------------------
+
+# Messenger's quick replies and buttons hold at most 20 characters; these say the same in fewer.
+SHORT_LABELS = {
+    MENU_ADD: pgettext_lazy("short button", "Add account"),
+    MENU_ACCOUNTS: pgettext_lazy("short button", "My accounts"),
+    MENU_SIGNIN: pgettext_lazy("short button", "Web cabinet"),
+    REMINDERS_ON: pgettext_lazy("short button", "Reminders: on"),
+    REMINDERS_OFF: pgettext_lazy("short button", "Reminders: off"),
+}
+SUBMIT_FOR_SHORT = pgettext_lazy("short button", "Meter {serial}")
+
+
+def short_label(label: str) -> str:
+    """The short form of a button's label, in the language that drew it; the label itself when
+    it has none. "Send reading: <serial>" becomes "Meter <serial>"."""
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            for long, short in SHORT_LABELS.items():
+                if label == str(long):
+                    return str(short)
+            prefix, _, suffix = str(SUBMIT_FOR).partition("{serial}")
+            if len(label) > len(prefix) + len(suffix) and label.startswith(prefix) and label.endswith(suffix):
+                return SUBMIT_FOR_SHORT.format(serial=label[len(prefix) : len(label) - len(suffix)])
+    return label
+
+
+def choose_option() -> str:
+    return _("Choose an option:")
+
+
+def messenger_greeting() -> str:
+    """The Messenger greeting people see before they first write (at most 160 characters)."""
+    return _("Send your electricity meter readings here. Press “Get Started”, then add your personal account.")

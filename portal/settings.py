@@ -351,8 +351,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # httpx logs every request it makes at info (each Viber and Messenger reply): only from debug on.
-    "loggers": {"httpx": {"level": "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"}},
+    # httpx logs every request's URL at info, and a Graph API URL holds the Page access token: warnings only.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
 
 # --- The domain ---------------------------------------------------------------

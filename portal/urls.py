@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("telegram/", include("botbridge.urls")),
     path("viber/", include("botbridge.channels.viber.urls")),
+    path("messenger/", include("botbridge.channels.messenger.urls")),
     path("api/", include("readings.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),

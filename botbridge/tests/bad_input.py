@@ -326,7 +326,8 @@ def could_be_serial(text: str) -> bool:
 
 
 def state_of(resident: Conversation) -> str | None:
-    state, _data = conversation_load(channel=getattr(resident, "channel", "telegram"), user_key=str(resident.user_id))
+    channel = getattr(resident, "channel", "telegram")  # the Messenger resident says its own
+    state, _data = conversation_load(channel=channel, user_key=str(resident.user_id))
     return state
 
 

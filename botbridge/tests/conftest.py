@@ -1,3 +1,5 @@
+from collections.abc import Iterator
+
 import pytest
 
 from accounts.tests.factories import MeterFactory
@@ -20,6 +22,28 @@ def corpus_home(db, settings):
     settings.LINK_ATTEMPTS_MAX = 1000
     settings.LINK_ATTEMPTS_PER_ACCOUNT = 1000
     return MeterFactory(account__number=ACCOUNT, account__address=ADDRESS, serial=SERIAL, initial_values=[1000])
+
+
+@pytest.fixture
+def fake_graph() -> Iterator:
+    """A fake Graph API (Messenger) on 127.0.0.1 for this test only."""
+    from botbridge.tests.fake_graph import FakeGraphAPI
+
+    with FakeGraphAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def messenger_settings(settings, fake_graph):
+    """The Messenger bot on, talking to the fake Graph API."""
+    from botbridge.tests import fake_graph as graph
+
+    settings.MESSENGER_PAGE_ACCESS_TOKEN = fake_graph.token
+    settings.MESSENGER_APP_SECRET = graph.APP_SECRET
+    settings.MESSENGER_VERIFY_TOKEN = graph.VERIFY_TOKEN
+    settings.MESSENGER_API_BASE = fake_graph.base_url
+    settings.MESSENGER_REMINDER_TEMPLATE = ""
+    return settings
 
 
 @pytest.fixture

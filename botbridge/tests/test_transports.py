@@ -29,7 +29,7 @@ class FakeViber:
     per_recipient_interval = 1.0
     attempts = 3
 
-    async def send(self, recipient_key: str, text: str):
+    async def send(self, recipient_key: str, text: str, *, kind: str):
         FakeViber.calls.append((recipient_key, text, time.monotonic()))
         scripted = FakeViber.answers.get(recipient_key)
         return scripted.pop(0) if scripted else Sent()
@@ -100,6 +100,6 @@ def test_each_channel_with_queued_deliveries_gets_its_sender(viber, fake_bot_api
     monkeypatch.setattr(tasks.deliveries_send, "delay", started.append)
     announcement = services.broadcast_announce(text="Оголошення", created_by=None)
     services.broadcast_fill(broadcast_id=announcement.pk)
-    assert services.sent_channels() == ("telegram", "viber")
+    assert services.sent_channels() == ("telegram", "messenger", "viber")
     assert tasks.outbox_tick() == {"broadcasts": 0, "send": 1}
     assert started == ["viber"]

@@ -61,6 +61,9 @@ def test_a_reminder_reaches_viber_and_telegram_users_once_and_not_the_unsubscrib
     assert "200000000" in sent["vb-user-1=="] and "Показання" in sent["vb-user-1=="]
     assert "300000000" in sent["vb-english=="] and "Readings" in sent["vb-english=="]
     assert all(call.params["sender"]["name"] == "Показник" for call in fake_viber.messages())
+    # The keyboard stays: the main menu under every reminder, in the resident's language.
+    keyboards = {call.params["receiver"]: fake_viber.button_texts(call) for call in fake_viber.messages()}
+    assert "Мої особові рахунки" in keyboards["vb-user-1=="] and "My personal accounts" in keyboards["vb-english=="]
     assert ChannelIdentity.objects.get(external_id="vb-gone-3==").blocked_at is not None
     assert [call.params["chat_id"] for call in fake_bot_api.sent_messages()] == [7001]
 
@@ -90,7 +93,7 @@ def send(text: str = "Нагадування", receiver: str = "vb-user-1==") ->
     async def once():
         transport = ViberTransport()
         try:
-            return await transport.send(receiver, text)
+            return await transport.send(receiver, text, kind=Broadcast.Kind.ANNOUNCEMENT)
         finally:
             await transport.close()
 

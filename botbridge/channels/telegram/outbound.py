@@ -43,7 +43,7 @@ class TelegramTransport:
         self.attempts = settings.BROADCAST_ATTEMPTS
         self.bot = bot_for_broadcasts()
 
-    async def send(self, recipient_key: str, text: str) -> Outcome:
+    async def send(self, recipient_key: str, text: str, *, kind: str) -> Outcome:
         chat_id = int(recipient_key)  # in a private chat, the chat id is the user's id
         try:
             await self.bot.send_message(chat_id, text, link_preview_options=LinkPreviewOptions(is_disabled=True))

@@ -1,0 +1,3 @@
+"""The Facebook Messenger bot: a thin adapter between the Messenger Platform and the engine."""
+
+CHANNEL = "messenger"
