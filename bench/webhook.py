@@ -1081,7 +1081,71 @@ class ViberBench:
         return len(self.fake.calls_to("send_message")), refused
 
 
-CHANNELS = {"telegram": TelegramBench, "viber": ViberBench}
+class MessengerBench:
+    """Messenger: the fake Graph API, bodies signed with the app secret, a quick-reply tap on the account."""
+
+    name, path, fake_name = "messenger", "/messenger/webhook/", "fake Graph API"
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __enter__(self) -> "MessengerBench":
+        from botbridge.tests.fake_graph import FakeGraphAPI
+
+        self.fake = FakeGraphAPI().__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.fake.__exit__(*exc_info)
+
+    def env(self) -> dict[str, str]:
+        from botbridge.tests import fake_graph
+
+        return {
+            "MESSENGER_PAGE_ACCESS_TOKEN": self.fake.token,
+            "MESSENGER_APP_SECRET": fake_graph.APP_SECRET,
+            "MESSENGER_VERIFY_TOKEN": fake_graph.VERIFY_TOKEN,
+            "MESSENGER_API_BASE": self.fake.base_url,
+        }
+
+    def external_id(self, i: int) -> str:
+        return str(7_100_000_000_000_000 + i)  # a page-scoped id (PSID)
+
+    def add_recipient(self, resident: Resident) -> None:
+        self.fake.wrote(resident.external_id)  # inside Messenger's 24 hours: replies are allowed
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def signature(self) -> dict:
+        from botbridge.tests import fake_graph
+
+        return {"header": "X-Hub-Signature-256", "key": fake_graph.APP_SECRET, "prefix": "sha256="}
+
+    def reading_event(self, resident: Resident, n: int) -> dict:
+        from botbridge.tests import fake_graph
+
+        return fake_graph.body([fake_graph.message(resident.external_id, str(resident.reading))])
+
+    def press_account(self, base_url: str, resident: Resident) -> int:
+        from botbridge.channels.messenger.intake import option_payload
+        from botbridge.conversation import menus
+        from botbridge.tests import fake_graph
+
+        payload = option_payload(menus.OPEN, resident.account_number)
+        tap = fake_graph.message(resident.external_id, resident.account_number, quick_reply=payload)
+        callback = fake_graph.body([tap])
+        return post_json(f"{base_url}{self.path}", callback, signed(json.dumps(callback).encode(), self.signature()))
+
+    def reply_calls(self) -> list[str]:
+        return [call.edge for call in self.fake.calls]
+
+    def replies(self) -> tuple[int, list[str]]:
+        refused = [f"{call.edge}: {call.response.get('error', {}).get('message')}" for call in self.fake.refused()]
+        return len(self.fake.sent()), refused
+
+
+CHANNELS = {"telegram": TelegramBench, "viber": ViberBench, "messenger": MessengerBench}
 
 
 def channels_env(channels: list) -> dict[str, str]:
