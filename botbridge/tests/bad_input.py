@@ -405,6 +405,23 @@ STEPS = {
 }
 
 
+def walk(resident, step: Step, texts: list[str], check, *, start=lambda resident: resident.say("/start")) -> list[str]:
+    """Send each text at `step` (re-entering it whenever a text moved the conversation on) and
+    gather what `check(resident, step, text)` finds wrong: the walk every channel's corpus test
+    takes, with the channel's own check of what its platform was sent."""
+    problems: list[str] = []
+    start(resident)
+    if step.state and step.state.startswith("Submitting"):
+        enter_serial(resident)
+        resident.say(SERIAL)
+    for text in texts:
+        if state_of(resident) != step.state:
+            step.enter(resident)
+            assert state_of(resident) == step.state, f"could not get back to the {step.name} step"
+        problems += check(resident, step, text)
+    return problems
+
+
 def counts() -> tuple[int, int]:
     return Reading.objects.count(), AccountLink.objects.count()
 

@@ -34,6 +34,7 @@ from botbridge.tests.bad_input import (
     enter_serial,
     shown,
     state_of,
+    walk,
 )
 from botbridge.tests.chat import Conversation, texts, webhook_deliver
 from botbridge.tests.fake_bot_api import MAX_TEXT_LENGTH, Call
@@ -84,17 +85,9 @@ def send_and_check(resident: Conversation, step: Step, text: str, caplog) -> lis
 def test_every_message_of_the_corpus_gets_a_valid_reply_and_saves_nothing(
     corpus_home, webhook_resident, caplog, step_name
 ):
-    step, resident, problems = STEPS[step_name], webhook_resident, []
+    step, resident = STEPS[step_name], webhook_resident
     with time_machine.travel(IN_THE_WINDOW, tick=True), caplog.at_level(logging.WARNING):
-        resident.say("/start")
-        if step.state and step.state.startswith("Submitting"):
-            enter_serial(resident)
-            resident.say(SERIAL)
-        for text in THROUGH_TELEGRAM:
-            if state_of(resident) != step.state:
-                step.enter(resident)
-                assert state_of(resident) == step.state, f"could not get back to the {step.name} step"
-            problems += send_and_check(resident, step, text, caplog)
+        problems = walk(resident, step, THROUGH_TELEGRAM, lambda *sent: send_and_check(*sent, caplog))
         assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
         the_conversation_goes_on(resident, step)
 

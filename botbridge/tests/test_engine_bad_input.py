@@ -19,9 +19,9 @@ from botbridge.tests.bad_input import (
     Step,
     conversation_problems,
     counts,
-    enter_serial,
     shown,
     state_of,
+    walk,
 )
 from botbridge.tests.engine_chat import EngineChat, said
 from botbridge.tests.fake_bot_api import MAX_TEXT_LENGTH
@@ -65,17 +65,10 @@ SLICES = range(0, len(CORPUS), SLICE)
 @pytest.mark.parametrize("first", SLICES, ids=lambda first: f"{first}-{min(first + SLICE, len(CORPUS)) - 1}")
 @pytest.mark.parametrize("step_name", list(STEPS))
 def test_every_message_of_the_corpus_gets_a_valid_answer_from_the_engine(corpus_home, caplog, step_name, first):
-    step, resident, problems = STEPS[step_name], EngineChat(), []
+    step, resident = STEPS[step_name], EngineChat()
     with time_machine.travel(IN_THE_WINDOW, tick=True), caplog.at_level(logging.WARNING):
-        resident.say("/start")
-        if step.state and step.state.startswith("Submitting"):
-            enter_serial(resident)
-            resident.say(SERIAL)
-        for text in CORPUS[first : first + SLICE]:
-            if state_of(resident) != step.state:
-                step.enter(resident)
-                assert state_of(resident) == step.state, f"could not get back to the {step.name} step"
-            problems += send_and_check(resident, step, text, caplog)
+        texts = CORPUS[first : first + SLICE]
+        problems = walk(resident, step, texts, lambda *sent: send_and_check(*sent, caplog))
         assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
         the_conversation_goes_on(resident, step)
 

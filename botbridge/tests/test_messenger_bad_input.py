@@ -24,13 +24,12 @@ from botbridge.tests.bad_input import (
     MARKUP,
     MAXIMUM_LENGTH,
     SCRIPTS_AND_SYMBOLS,
-    SERIAL,
     STEPS,
     conversation_problems,
     counts,
-    enter_serial,
     shown,
     state_of,
+    walk,
 )
 from botbridge.tests.messenger_chat import PSID, MessengerChat, texts
 
@@ -76,33 +75,29 @@ def resident(db, client, messenger_settings, fake_graph) -> MessengerChat:
 def test_every_message_gets_a_reply_messenger_accepts_and_saves_nothing(
     corpus_home, resident, fake_graph, caplog, step_name
 ):
-    step, problems = MESSENGER_STEPS[step_name], []
+    step = MESSENGER_STEPS[step_name]
+
+    def check(resident: MessengerChat, step, text: str) -> list[str]:
+        problems, before, first_call, first_record = [], counts(), len(fake_graph.calls), len(caplog.records)
+        replies = resident.say(text)
+        where = f"[{step.name}] {shown(text)}"
+        refused = [f"{call.response['error']['message']}" for call in fake_graph.calls[first_call:] if not call.ok]
+        if refused:
+            problems.append(f"{where}: Messenger refused {refused}")
+        if not replies:
+            problems.append(f"{where}: no reply")
+        return problems + conversation_problems(
+            where=where,
+            step=step,
+            text=text,
+            resident=resident,
+            caplog=caplog,
+            first_record=first_record,
+            before=before,
+        )
+
     with time_machine.travel(IN_THE_WINDOW, tick=True), caplog.at_level(logging.WARNING):
-        resident.postback("start")
-        if step.state and step.state.startswith("Submitting"):
-            enter_serial(resident)
-            resident.say(SERIAL)
-        for text in THROUGH_MESSENGER:
-            if state_of(resident) != step.state:
-                step.enter(resident)
-                assert state_of(resident) == step.state, f"could not get back to the {step.name} step"
-            before, first_call, first_record = counts(), len(fake_graph.calls), len(caplog.records)
-            replies = resident.say(text)
-            where = f"[{step.name}] {shown(text)}"
-            refused = [f"{call.response['error']['message']}" for call in fake_graph.calls[first_call:] if not call.ok]
-            if refused:
-                problems.append(f"{where}: Messenger refused {refused}")
-            if not replies:
-                problems.append(f"{where}: no reply")
-            problems += conversation_problems(
-                where=where,
-                step=step,
-                text=text,
-                resident=resident,
-                caplog=caplog,
-                first_record=first_record,
-                before=before,
-            )
+        problems = walk(resident, step, THROUGH_MESSENGER, check, start=lambda resident: resident.postback("start"))
         assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
         assert len(fake_graph.sent(PSID)) > len(THROUGH_MESSENGER)
         if state_of(resident) != step.state:

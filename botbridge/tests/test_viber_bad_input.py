@@ -21,15 +21,13 @@ from botbridge.tests import fake_viber as callbacks
 from botbridge.tests.bad_input import (
     ACCOUNT,
     IN_THE_WINDOW,
-    SERIAL,
     STEPS,
     THROUGH_TELEGRAM,
     Step,
     conversation_problems,
     counts,
-    enter_serial,
     shown,
-    state_of,
+    walk,
 )
 from botbridge.tests.viber_chat import USER_ID, ViberChat, said
 
@@ -72,17 +70,9 @@ def send_and_check(resident: ViberChat, step: Step, text: str, caplog) -> list[s
 def test_every_message_of_the_corpus_gets_a_valid_reply_and_saves_nothing(
     corpus_home, viber_resident, caplog, step_name
 ):
-    step, resident, problems = STEPS[step_name], viber_resident, []
+    step, resident = STEPS[step_name], viber_resident
     with time_machine.travel(IN_THE_WINDOW, tick=True), caplog.at_level(logging.WARNING):
-        resident.say("/start")
-        if step.state and step.state.startswith("Submitting"):
-            enter_serial(resident)
-            resident.say(SERIAL)
-        for text in THROUGH_TELEGRAM:
-            if state_of(resident) != step.state:
-                step.enter(resident)
-                assert state_of(resident) == step.state, f"could not get back to the {step.name} step"
-            problems += send_and_check(resident, step, text, caplog)
+        problems = walk(resident, step, THROUGH_TELEGRAM, lambda *sent: send_and_check(*sent, caplog))
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
 
 
