@@ -30,6 +30,8 @@ import aiogram.methods
 from aiogram.methods import TelegramMethod
 from aiohttp import web
 
+from botbridge.tests.served import ServedInThread
+
 DEFAULT_TOKEN = "123456789:TEST-token_for-fake-bot-api"
 DEFAULT_BOT_ID = int(DEFAULT_TOKEN.split(":", 1)[0])
 BOT_FIRST_NAME = "Pokaznyk (test)"
@@ -690,13 +692,15 @@ def _describe(call: Call) -> str:
 # --- The server -----------------------------------------------------------------------------
 
 
-class FakeBotAPI:
+class FakeBotAPI(ServedInThread):
     """A Bot API server on 127.0.0.1 that records every call and answers like Telegram."""
+
+    name = "fake-bot-api"
+    base_path = ""
 
     def __init__(self, token: str = DEFAULT_TOKEN) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
-        self.base_url = ""
         # Handlers run on the server thread, tests read from theirs: one lock guards all state.
         self._lock = threading.Lock()
         self._calls: list[Call] = []
@@ -713,12 +717,8 @@ class FakeBotAPI:
         self._webhook: dict = {}
         self._commands: dict[str, list[dict]] = {}
         self.dropped_updates: list[dict] = []
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
         self._updates_arrived: asyncio.Event | None = None
         self._closing = False
-        self._startup_error: Exception | None = None
         self._handlers: dict[str, Callable[[dict], object]] = {
             "getMe": lambda _params: bot_user(self.bot_id),
             "sendMessage": self._send_message,
@@ -735,66 +735,18 @@ class FakeBotAPI:
             "getWebhookInfo": self._get_webhook_info,
         }
 
-    # --- Lifecycle
+    # --- Lifecycle (ServedInThread)
 
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("FakeBotAPI is already started; make a new one per test")
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve_in_thread, args=(ready,), name="fake-bot-api", daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout=10):
-            raise RuntimeError("FakeBotAPI did not start within 10 s")
-        if self._startup_error is not None:
-            raise RuntimeError("FakeBotAPI could not start") from self._startup_error
-
-    def stop(self) -> None:
-        thread, loop = self._thread, self._loop
-        if thread is None or loop is None or not thread.is_alive():
-            return
-        with contextlib.suppress(RuntimeError):  # the loop already closed on its own
-            loop.call_soon_threadsafe(self._shut_down)
-        thread.join(timeout=10)
-
-    def __enter__(self) -> FakeBotAPI:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def _serve_in_thread(self, ready: threading.Event) -> None:
-        try:
-            asyncio.run(self._serve(ready))
-        except Exception as error:  # noqa: BLE001 - reported to start(), which re-raises it in the test
-            self._startup_error = error
-            ready.set()
-
-    async def _serve(self, ready: threading.Event) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        self._updates_arrived = asyncio.Event()
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{path:.*}", self._handle)
-        # A short shutdown timeout: a bot's idle keep-alive connection must not hold up stop().
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            host, port = runner.addresses[0][:2]
-            self.base_url = f"http://{host}:{port}"
-            ready.set()
-            await self._stopping.wait()
-        finally:
-            await runner.cleanup()
 
-    def _shut_down(self) -> None:
+    def on_loop(self) -> None:
+        self._updates_arrived = asyncio.Event()
+
+    def on_stop(self) -> None:
         self._closing = True
         if self._updates_arrived is not None:
             self._updates_arrived.set()
-        if self._stopping is not None:
-            self._stopping.set()
 
     # --- What the bot did
 

@@ -19,8 +19,6 @@ JSON of https://developers.facebook.com/docs/messenger-platform/webhooks: `objec
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import itertools
@@ -30,6 +28,8 @@ import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
+
+from botbridge.tests.served import ServedInThread
 
 DEFAULT_TOKEN = "EAATESTpageAccessToken0123456789abcdef"
 APP_SECRET = "test-app-secret-0123456789abcdef"
@@ -88,55 +88,28 @@ def _invalid(message: str, subcode: int | None = None) -> GraphError:
 
 
 @dataclass
-class FakeGraphAPI:
+class FakeGraphAPI(ServedInThread):
+    """A Graph API (Messenger's Send and Messenger Profile APIs) on 127.0.0.1 that records every
+    call and refuses what Messenger refuses."""
+
+    name = "fake-graph"
+    base_path = f"/{VERSION}"
     token: str = DEFAULT_TOKEN
     templates: set[str] = field(default_factory=lambda: {"reading_reminder"})  # approved utility templates
     rate_limited: bool = False
     server_errors: int = 0  # the next this many calls answer 500
 
     def __post_init__(self) -> None:
-        self.base_url = ""
         self.profile: dict = {}
         self._lock = threading.Lock()
         self._calls: list[Call] = []
         self._people: dict[str, Person] = {}
         self._mids = itertools.count(1)
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
 
     # --- Lifecycle
 
-    def __enter__(self) -> FakeGraphAPI:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve(ready)), daemon=True, name="fake-graph")
-        self._thread.start()
-        if not ready.wait(timeout=10):
-            raise RuntimeError("FakeGraphAPI did not start within 10 s")
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._loop is not None and self._stopping is not None:
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._stopping.set)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    async def _serve(self, ready: threading.Event) -> None:
-        self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/{path:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            host, port = runner.addresses[0][:2]
-            self.base_url = f"http://{host}:{port}/{VERSION}"
-            ready.set()
-            await self._stopping.wait()
-        finally:
-            await runner.cleanup()
 
     # --- The world: people and what they did
 

@@ -25,8 +25,6 @@ strictly as a send_message.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import itertools
@@ -38,6 +36,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
+
+from botbridge.tests.served import ServedInThread
 
 DEFAULT_TOKEN = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f"
 CHAT_HOSTNAME = "SN-CHAT-01_"
@@ -241,61 +241,26 @@ def webhook_check() -> dict:
     return _base("webhook")
 
 
-class FakeViber:
+class FakeViber(ServedInThread):
     """A Viber REST Bot API on 127.0.0.1 that records every call and answers like Viber."""
+
+    name = "fake-viber"
+    base_path = "/pa"
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, local_http_webhooks: bool = False) -> None:
         self.token = token
         self.local_http_webhooks = local_http_webhooks
-        self.base_url = ""
         self.webhook = ""
         self._lock = threading.Lock()
         self._calls: list[Call] = []
         self._users: dict[str, bool] = {}  # user id: subscribed
         self._failures: dict[str, list[Refusal]] = {}
         self._tokens = itertools.count(5_500_000_000_000_000_001)
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
 
     # --- Lifecycle
 
-    def start(self) -> None:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve(ready)), name="fake-viber", daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout=10):
-            raise RuntimeError("FakeViber did not start within 10 s")
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stopping is not None and self._thread is not None:
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._stopping.set)
-            self._thread.join(timeout=10)
-
-    def __enter__(self) -> FakeViber:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    async def _serve(self, ready: threading.Event) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/pa/{method}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            host, port = runner.addresses[0][:2]
-            self.base_url = f"http://{host}:{port}/pa"
-            ready.set()
-            await self._stopping.wait()
-        finally:
-            await runner.cleanup()
 
     # --- What the bot did
 

@@ -3,7 +3,8 @@
 import pytest
 from django.utils import translation
 
-from botbridge.channels.messenger.render import messages, split, title
+from botbridge.channels.messenger.render import messages, title
+from botbridge.channels.parts import split
 from botbridge.conversation import Choices, Notice, Option, Reply, menus
 from botbridge.tests.fake_graph import message_check
 

@@ -111,7 +111,9 @@ def test_what_each_of_vibers_answers_means_for_a_message(viber_settings, fake_vi
     assert isinstance(send(), RetryAfter)
     fake_viber.fail_next("send_message", 0, http_status=503)
     assert isinstance(send(), Transient)
-    assert send("") == Failed("4 missingData: text")
+    assert send("") == Sent()  # an empty text is never sent empty: Viber refuses one
+    fake_viber.fail_next("send_message", 3, "badData: keyboard")
+    assert send() == Failed("3 badData: keyboard")
     viber_settings.VIBER_AUTH_TOKEN = "0123456789abcdef-wrong"
     assert send() == Failed("2 invalidAuthToken")
     viber_settings.VIBER_API_BASE = "http://127.0.0.1:9"  # nobody listens: network trouble

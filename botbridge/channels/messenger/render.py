@@ -26,6 +26,7 @@ import logging
 
 from botbridge import texts
 from botbridge.channels.messenger.intake import label_payload, option_payload
+from botbridge.channels.parts import ELLIPSIS, split
 from botbridge.conversation import Answer, Choices, Menu, Notice
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ MAX_QUICK_REPLIES = 13
 MAX_TITLE = 20
 MAX_BUTTONS = 3
 MAX_TEMPLATE_TEXT = 640
-ELLIPSIS = "…"
 
 
 def messages(answers: list[Answer]) -> list[dict]:
@@ -121,26 +121,3 @@ def title(label: str) -> str:
             break
         kept = f"{word} {kept}"
     return f"{ELLIPSIS} {kept}" if len(kept) < room else ELLIPSIS + kept
-
-
-def split(text: str, limit: int) -> list[str]:
-    """`text` in parts of at most `limit` characters, split between lines where it can be, else
-    between words, else anywhere; never an empty part."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            parts.append(current)
-        while len(line) > limit:
-            cut = line.rfind(" ", 0, limit + 1)
-            cut = cut if cut > 0 else limit
-            parts.append(line[:cut])
-            line = line[cut:].lstrip(" ") if cut < limit else line[cut:]
-        current = line
-    if current.strip() or not parts:
-        parts.append(current)
-    return [part if part.strip() else ELLIPSIS for part in parts]

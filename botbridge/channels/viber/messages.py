@@ -8,6 +8,7 @@ so a reply that offers nothing carries the menu in effect after it (`Reply.stand
 
 from django.conf import settings
 
+from botbridge.channels.parts import split
 from botbridge.channels.viber.keyboards import keyboard
 from botbridge.conversation import Answer, Choices, Menu, Notice
 
@@ -47,25 +48,5 @@ def messages_of(answers: list[Answer]) -> list[dict]:
         else:
             # Viber has no way to keep a link from being previewed: a `secret` reply goes as it is.
             groups = (offered, answer.options or answer.standing)
-        out += [message(part, *groups) for part in split(answer.text)]
+        out += [message(part, *groups) for part in split(answer.text, MAX_TEXT_LENGTH)]
     return out
-
-
-def split(text: str, limit: int = MAX_TEXT_LENGTH) -> list[str]:
-    """Parts of at most `limit` characters, cut at line ends where a line allows it."""
-    parts: list[str] = []
-    current = ""
-    for line in text.splitlines(keepends=True):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        if len(current) + len(line) > limit:
-            parts.append(current)
-            current = ""
-        current += line
-    if current or not parts:
-        parts.append(current)
-    return [part for part in parts if part.strip()] or [text[:limit] or " "]

@@ -16,9 +16,10 @@ from django.utils import translation
 
 from accounts.selectors import channel_identity_get
 from botbridge import texts
+from botbridge.channels.parts import split
 from botbridge.channels.viber import api
 from botbridge.channels.viber.handlers import CHANNEL
-from botbridge.channels.viber.messages import message, split
+from botbridge.channels.viber.messages import MAX_TEXT_LENGTH, message
 from botbridge.conversation import menus
 from botbridge.outbound import Outcome, Sent
 
@@ -40,7 +41,7 @@ class ViberTransport:
         with translation.override(texts.language_of(identity.language_code if identity else "")):
             menu = menus.main_menu()
         outcome: Outcome = Sent()
-        for part in split(text):
+        for part in split(text, MAX_TEXT_LENGTH):
             try:
                 response = await self.client.post(
                     **api.request("send_message", {"receiver": recipient_key, **message(part, menu)})
