@@ -6,6 +6,7 @@ import logging
 
 import pytest
 import time_machine
+from django.db import OperationalError, connection
 
 from accounts.models import AccountLink, ChannelIdentity
 from accounts.tests.factories import MeterFactory
@@ -130,6 +131,32 @@ def test_a_redelivered_message_changes_nothing(resident, fake_graph):
     assert resident.send(event) == []  # the same mid again: no answer, the step stays
     assert "123456789 додано" in texts(resident.say("AB123"))
     assert ProcessedEvent.objects.filter(channel="messenger").count() == 3
+
+
+def test_an_event_the_database_could_not_take_is_delivered_again_and_the_rest_are_not_redone(resident, fake_graph):
+    """The database refuses the first account link (a restart, say): that event is undone and the
+    POST answered 503, so Messenger delivers it again; the event beside it is answered once."""
+    MeterFactory(account__number="123456789", serial="AB123")
+    resident.say("Додати особовий рахунок")
+    resident.say("123456789")
+    refused = []
+
+    def restarting_once(execute, sql, params, many, context):
+        if sql.startswith('INSERT INTO "accounts_accountlink"') and not refused:
+            refused.append(sql)
+            raise OperationalError("the database system is starting up")
+        return execute(sql, params, many, context)
+
+    data = graph.body([graph.message(PSID, "AB123")], [graph.message(OTHER, "Допомога")])
+    with connection.execute_wrapper(restarting_once):
+        first = graph.signed_post(resident.client, data, fake=fake_graph)
+    assert first.status_code == 503 and refused
+    assert not AccountLink.objects.exists() and "Як передати показання" in texts(fake_graph.sent(OTHER))
+    again = graph.signed_post(resident.client, data, fake=fake_graph)  # Messenger re-delivers the POST
+    assert again.status_code == 200
+    assert AccountLink.objects.get().account.number == "123456789"
+    assert "123456789 додано" in texts(fake_graph.sent(PSID)[-1:])
+    assert len(fake_graph.sent(OTHER)) == 1  # the other resident's event was not answered twice
 
 
 def test_a_redelivered_postback_without_a_mid_is_known_by_sender_and_time(resident, fake_graph):

@@ -1,9 +1,10 @@
 """GET and POST /messenger/webhook/: Messenger's subscription check, and its events.
 
-Every event of a POST is handled on its own: one that is malformed or fails is logged and the
-others go on; the POST is answered 200 once its signature and shape are right, so Messenger
-does not re-deliver what was handled (each event is taken at most once anyway). The replies
-are sent inline, before the answer.
+Every event of a POST is handled on its own: one that is malformed is logged and skipped, and
+the others go on. One whose handling failed (the database is down, say) makes the answer a 503
+once the others are done, so Messenger delivers the POST again: the events already handled are
+claimed and skipped then, and the failed one is handled. The replies are sent inline, before
+the answer.
 """
 
 import functools
@@ -42,8 +43,11 @@ def webhook(request: HttpRequest) -> HttpResponse:
     except intake.NotAWebhook as error:
         logger.warning("messenger webhook: malformed body refused: %s", str(error)[:300])
         return JsonResponse({"detail": "The body is not a Messenger webhook event."}, status=400)
-    for raw in events:
-        event_handle(raw)
+    handled = [event_handle(raw) for raw in events]
+    if not all(handled):
+        response = JsonResponse({"detail": "Some events could not be handled now; deliver them again."}, status=503)
+        response["Retry-After"] = "30"
+        return response
     return JsonResponse({"ok": True})
 
 
@@ -70,26 +74,29 @@ def signature_valid(body: bytes, header: str) -> bool:
     return hmac.compare_digest(header.removeprefix("sha256=").encode(), expected.encode())
 
 
-def event_handle(raw: object) -> None:
+def event_handle(raw: object) -> bool:
+    """False when the event should be delivered again: its handling failed and was undone."""
     try:
         item = intake.incoming(raw)
     except intake.BadEvent as error:
         logger.warning("messenger webhook: event skipped: %s", error)
-        return
+        return True
     if item is None:
-        return
+        return True
     try:
         # Messenger says nothing of the person's language: the stored one is kept (Ukrainian).
         answers = event_answer(
             channel=CHANNEL, event_key=item.key, external_id=item.sender, event=item.event, language_code=None
         )
-        if answers is None:
-            logger.info("messenger webhook: event %s delivered again, ignored", item.key[:80])
-            return
-        reply(item.sender, answers)
     except Exception:
         # One event's failure must not cost the others theirs; its claim was rolled back with it.
-        logger.exception("messenger webhook: event %s failed", item.key[:80])
+        logger.exception("messenger webhook: event %s failed; Messenger will deliver it again", item.key[:80])
+        return False
+    if answers is None:
+        logger.info("messenger webhook: event %s delivered again, ignored", item.key[:80])
+        return True
+    reply(item.sender, answers)
+    return True
 
 
 def reply(recipient: str, answers: list) -> None:
