@@ -571,3 +571,15 @@ COMPANY_CONTACTS = env_list(
     "COMPANY_CONTACTS",
     "(061) 225-36-09,+38 (098) 168-01-01,+38 (050) 119-91-69,+38 (093) 170-23-35",
 )
+
+# --- Phone voice menu (FastAGI) --------------------------------------------------
+
+# `runagi` serves at most this many calls at once (a thread each); one more is refused at once:
+# the channel variable IVR_STATUS is set to "busy" and the call goes back to the dialplan.
+IVR_MAX_CALLS = env_int("IVR_MAX_CALLS", 200, low=1, high=5000)
+# A call whose Asterisk says nothing for this long is dropped (GET DATA: this plus its own time-out).
+IVR_IDLE_TIMEOUT_SECONDS = env_int("IVR_IDLE_TIMEOUT_SECONDS", 120, low=5, high=3600)
+# On SIGTERM the calls in progress may go on for this long; the rest are dropped (back to the dialplan).
+IVR_STOP_GRACE_SECONDS = env_int("IVR_STOP_GRACE_SECONDS", 20, low=0, high=3600)
+# The FastAGI script of the dialplan's URL (agi://host:4573/<script>) → the function running the call.
+IVR_SCRIPTS = {"readings": "botbridge.conversation.phone.call"}
