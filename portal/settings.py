@@ -594,3 +594,12 @@ if not re.fullmatch(r"([A-Za-z0-9_-]+/)*", IVR_SOUNDS_PREFIX):
 IVR_ANSWER_TIMEOUT_MS = env_int("IVR_ANSWER_TIMEOUT_MS", 7000, low=1000, high=60000)
 # Wrong or empty answers at one step before the call ends politely (or goes to the operator).
 IVR_MAX_TRIES = env_int("IVR_MAX_TRIES", 3, low=1, high=10)
+# `runagi` serves at most this many calls at once (a thread each); one more is refused at once:
+# the channel variable IVR_STATUS is set to "busy" and the call goes back to the dialplan.
+IVR_MAX_CALLS = env_int("IVR_MAX_CALLS", 200, low=1, high=5000)
+# A call whose Asterisk says nothing for this long is dropped (GET DATA: this plus its own time-out).
+IVR_IDLE_TIMEOUT_SECONDS = env_int("IVR_IDLE_TIMEOUT_SECONDS", 120, low=5, high=3600)
+# On SIGTERM the calls in progress may go on for this long; the rest are dropped (back to the dialplan).
+IVR_STOP_GRACE_SECONDS = env_int("IVR_STOP_GRACE_SECONDS", 20, low=0, high=3600)
+# The FastAGI script of the dialplan's URL (agi://host:4573/<script>) → the function running the call.
+IVR_SCRIPTS = {"readings": "botbridge.conversation.phone.call"}
