@@ -73,23 +73,25 @@ def call(line) -> None:
     """The whole menu for one call on `line` (an agi.Line); HungUp goes up to the server."""
     menu = Menu(line)
     try:
-        menu.run()
+        try:
+            menu.run()
+        except ToOperator:
+            menu.transfer()
+        except GaveUp:
+            log.info("phone: %s could not get through the menu", menu.who)
+            if not settings.IVR_OPERATOR_EXTENSION:
+                menu.end("giving-up")
+            menu.transfer()
     except Ended:
         pass
-    except ToOperator:
-        menu.transfer()
-    except GaveUp:
-        log.info("phone: %s could not get through the menu", menu.caller)
-        if settings.IVR_OPERATOR_EXTENSION:
-            menu.transfer()
-        else:
-            menu.end("giving-up")
 
 
 class Menu:
     def __init__(self, line) -> None:
         self.line = line
         self.caller = phone_caller_key(line.caller)
+        # Logs name the caller by the end of their number: enough to follow a call, not a directory.
+        self.who = "…" + self.caller[-4:]
 
     # --- The steps, in the order of the call ----------------------------------------------------
 
@@ -119,12 +121,12 @@ class Menu:
             try:
                 return account_meter_prove_by_phone(account_number=number, serial_digits=serial, caller=self.caller)
             except TooManyAttempts as refusal:
-                log.warning("phone: %s refused: %s", self.caller, refusal.code)
+                log.warning("phone: %s refused: %s", self.who, refusal.code)
                 self.end(say.refusal(refusal.code))
             except AccountMeterMismatch as refusal:
                 self.play(say.refusal(refusal.code))
                 self.attempts_left(refusal.params.get("attempts_left"))
-                log.warning("phone: %s refused: %s", self.caller, refusal.code)
+                log.warning("phone: %s refused: %s", self.who, refusal.code)
                 strikes.add()
 
     def choose_meter(self, proved: Meter) -> Meter:
@@ -167,7 +169,7 @@ class Menu:
                         break
                     confirm = True
                 except DomainError as refusal:
-                    log.warning("phone: %s refused: %s", self.caller, refusal.code)
+                    log.warning("phone: %s refused: %s", self.who, refusal.code)
                     self.play(say.refusal(refusal.code))
                     if refusal.code not in RETYPE:
                         return None
@@ -184,11 +186,10 @@ class Menu:
             self.play("accepted", *say.month(reading.period))
 
     def attempts_left(self, left: int | None) -> None:
-        if left is None:
-            return
+        # Said when it matters (fewer than ten left): a long budget read digit by digit only confuses.
         if left == 0:
             self.play("last-attempt")
-        else:
+        elif left is not None and left < 10:
             self.play("attempts-left", *say.digits(left))
 
     # --- Asking and saying ------------------------------------------------------------------------
@@ -224,7 +225,7 @@ class Menu:
             self.play("no-operator")
 
     def refused(self, refusal: DomainError, strikes: Strikes) -> None:
-        log.warning("phone: %s refused: %s", self.caller, refusal.code)
+        log.warning("phone: %s refused: %s", self.who, refusal.code)
         self.play(say.refusal(refusal.code))
         strikes.add()
 
@@ -243,6 +244,6 @@ class Menu:
 
     def transfer(self) -> None:
         """Hand the caller to the operator: the dialplan goes on after the AGI with the variable set."""
-        log.info("phone: %s goes to the operator", self.caller)
+        log.info("phone: %s goes to the operator", self.who)
         self.play("transfer")
         self.line.set_variable(TRANSFER_VARIABLE, settings.IVR_OPERATOR_EXTENSION)
