@@ -122,12 +122,14 @@ class Menu:
                 return account_meter_prove_by_phone(account_number=number, serial_digits=serial, caller=self.caller)
             except TooManyAttempts as refusal:
                 log.warning("phone: %s refused: %s", self.who, refusal.code)
-                self.end(say.refusal(refusal.code))
+                self.end(say.refusal(refusal.code), "goodbye")
             except AccountMeterMismatch as refusal:
                 self.play(say.refusal(refusal.code))
                 self.attempts_left(refusal.params.get("attempts_left"))
                 log.warning("phone: %s refused: %s", self.who, refusal.code)
                 strikes.add()
+            except DomainError as refusal:  # what the keypad cannot send today (a serial too long)
+                self.refused(refusal, strikes)
 
     def choose_meter(self, proved: Meter) -> Meter:
         """One key per active meter of the account, when it has several; each named by its serial's tail."""
@@ -236,9 +238,9 @@ class Menu:
     def sound(self, prompt: str) -> str:
         return settings.IVR_SOUNDS_PREFIX + prompt
 
-    def end(self, prompt: str) -> None:
-        """Say `prompt` and hang up: the call is over."""
-        self.play(prompt)
+    def end(self, *prompts: str) -> None:
+        """Say `prompts` and hang up: the call is over."""
+        self.play(*prompts)
         self.line.hangup()
         raise Ended()
 
