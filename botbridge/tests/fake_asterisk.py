@@ -223,6 +223,11 @@ class FakeAsterisk:
             "agi_threadid": str(140_000_000_000 + unique),
         }
 
+    def request(self, **options) -> bytes:
+        """The variables block and its blank line, as bytes on the wire (`options` as `variables`),
+        for tests that play Asterisk by hand on a raw socket."""
+        return "".join(f"{name}: {value}\n" for name, value in self.variables(**options).items()).encode() + b"\n"
+
     def call(
         self,
         *,
