@@ -32,12 +32,16 @@ answered as Asterisk does (-1) and listed in `Transcript.missing_prompts`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+from botbridge.channels.phone.server import AgiServer
 
 DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
 UNKNOWN = "510 Invalid or unknown command"
@@ -143,17 +147,51 @@ class Transcript:
         return [e for e in self.exchanges if e.answer.startswith(("510", "520"))]
 
 
+@contextlib.contextmanager
+def agi_server(**options) -> Iterator[AgiServer]:
+    """The FastAGI server on a free port of 127.0.0.1, serving in a thread for the block's
+    length (`options` as AgiServer takes them, e.g. `scripts={"readings": "dotted.path"}`);
+    stopped after it, when no call's thread may be left."""
+    server = AgiServer("127.0.0.1", 0, **options)
+    thread = threading.Thread(target=server.serve_forever, name="agi-server", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the FastAGI server did not stop"
+        assert server.calls_in_progress == 0, "a call's thread outlived the server"
+
+
+def settle(server: AgiServer, *, within: float = 5.0) -> None:
+    """Wait until the server has finished every call (a call's thread ends just after the
+    fake sees the connection close)."""
+    deadline = time.monotonic() + within
+    while server.calls_in_progress and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.calls_in_progress == 0, f"{server.calls_in_progress} calls still in progress"
+
+
 class FakeAsterisk:
     """Dials in to the FastAGI server at host:port; `call()` is one call, run in the caller's
     thread (make calls from many threads at once to load the server)."""
 
     def __init__(
-        self, host: str, port: int, *, sounds: Path | None = None, sighup: bool = True, timeout: float = 10.0
+        self,
+        host: str,
+        port: int,
+        *,
+        sounds: Path | None = None,
+        sighup: bool = True,
+        timeout: float = 10.0,
+        answer_delay: float = 0.0,
     ) -> None:
         self.host, self.port = host, port
         self.sounds = sounds
         self.sighup = sighup
-        self.timeout = timeout
+        self.timeout = timeout  # the longest a call may last
+        self.answer_delay = answer_delay  # seconds before each answer: a caller listening, typing
         self.calls: list[Transcript] = []
         self._lock = threading.Lock()
 
@@ -184,6 +222,11 @@ class FakeAsterisk:
             "agi_accountcode": "",
             "agi_threadid": str(140_000_000_000 + unique),
         }
+
+    def request(self, **options) -> bytes:
+        """The variables block and its blank line, as bytes on the wire (`options` as `variables`),
+        for tests that play Asterisk by hand on a raw socket."""
+        return "".join(f"{name}: {value}\n" for name, value in self.variables(**options).items()).encode() + b"\n"
 
     def call(
         self,
@@ -237,6 +280,7 @@ class _Call:
             if not raw:
                 self.transcript.ended = self.transcript.ended or "server closed"
                 return
+            time.sleep(self.fake.answer_delay)
             answer = self.answer(raw)
             if answer is None:  # HANGUP ran: the channel is gone and Asterisk closes
                 self.transcript.ended = "server hung up"

@@ -119,7 +119,10 @@ class Connection:
         deadline = time.monotonic() + within
         variables: dict[str, str] = {}
         while True:
-            line = self._read_line(deadline=deadline, what="the variables")
+            try:
+                line = self._read_line(deadline=deadline, what="variables")
+            except HungUp as error:  # silent, slow or gone before the call began: not Asterisk
+                raise NotAgi(f"the variables did not arrive whole: {error}") from error
             if line == "":
                 break
             match = VARIABLE_LINE.fullmatch(line)

@@ -47,11 +47,14 @@ class AgiServer:
         max_calls: int | None = None,
         idle_timeout: float | None = None,
         stop_grace: float | None = None,
+        variables_within: float = VARIABLES_WITHIN_SECONDS,
     ) -> None:
         self.scripts = dict(settings.IVR_SCRIPTS if scripts is None else scripts)
         self.max_calls = max_calls or settings.IVR_MAX_CALLS
         self.idle_timeout = idle_timeout or settings.IVR_IDLE_TIMEOUT_SECONDS
         self.stop_grace = settings.IVR_STOP_GRACE_SECONDS if stop_grace is None else stop_grace
+        self.variables_within = variables_within
+        self.peak_calls = 0  # the most calls served at once so far
         self._listener = socket.create_server((host, port), backlog=min(self.max_calls, 1024))
         self.address: tuple[str, int] = self._listener.getsockname()[:2]
         self._calls: dict[threading.Thread, socket.socket] = {}
@@ -92,6 +95,7 @@ class AgiServer:
             if not busy:
                 thread = threading.Thread(target=self._serve_call, args=(sock, peer), name="agi-call", daemon=True)
                 self._calls[thread] = sock
+                self.peak_calls = max(self.peak_calls, len(self._calls))
         if busy:
             self._refuse(sock, peer)
         else:
@@ -101,7 +105,7 @@ class AgiServer:
         connection = Connection(sock, timeout=self.idle_timeout)
         call = f"from {peer[0]}"
         try:
-            variables = connection.read_variables(within=VARIABLES_WITHIN_SECONDS)
+            variables = connection.read_variables(within=self.variables_within)
             script = variables.get("agi_network_script", "")
             call = f"{variables.get('agi_uniqueid', '?')} ({script!r})"
             line = Line(connection, variables)

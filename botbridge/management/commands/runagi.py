@@ -10,6 +10,9 @@ from botbridge.channels.phone.server import AgiServer
 
 class Command(BaseCommand):
     help = "Serve the phone voice menu to Asterisk over FastAGI (dialplan: AGI(agi://HOST:PORT/readings))."
+    # The system checks would import every URLconf and view (the bots, aiogram) into a process
+    # that serves calls only; `manage.py check` runs them at deployment.
+    requires_system_checks = []
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
