@@ -1,6 +1,5 @@
 import io
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,14 +92,9 @@ def asterisk(transactional_db, phone_sounds) -> Iterator:
     settings fixture reach its call threads). Committed data: each call runs in a thread of its own.
     With the prompts rendered, a prompt the menu asks for that ivr_prompts did not make ends the
     call as Asterisk would (-1) and is listed in the transcript."""
-    from botbridge.channels.phone.server import AgiServer
-    from botbridge.tests.fake_asterisk import FakeAsterisk
+    from botbridge.tests.fake_asterisk import FakeAsterisk, agi_server
 
-    server = AgiServer("127.0.0.1", 0, idle_timeout=5, stop_grace=2)
-    serving = threading.Thread(target=server.serve_forever, name="agi-server", daemon=True)
-    serving.start()
-    try:
-        yield FakeAsterisk(*server.address, sounds=phone_sounds, timeout=5)
-    finally:
-        server.stop()
-        server.stopped.wait(5)
+    with agi_server(idle_timeout=5, stop_grace=2) as server:
+        fake = FakeAsterisk(*server.address, sounds=phone_sounds, timeout=5)
+        fake.server = server  # for settle(): every call's thread has ended
+        yield fake
