@@ -2,7 +2,11 @@
 presses a caller's keys; what the caller hears is the prompts asked for, what is kept is in
 the database (and the cabinet)."""
 
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 import time_machine
+from django.db import connection
 
 from accounts.models import AccountLink, LinkAttempt
 from accounts.tests.factories import MeterFactory, UserFactory
@@ -263,3 +267,23 @@ def test_a_caller_hanging_up_at_any_step_leaves_nothing_half_written(asterisk, c
             finished(asterisk.call(keys=keys, close_after=after))
     assert not [record for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")]
     settle(asterisk.server)  # no call's thread is left either
+
+
+def test_fifty_callers_at_once_each_send_their_reading(asterisk):
+    if connection.vendor != "postgresql":
+        # The test database in SQLite's shared memory refuses a second writer at once ("table is
+        # locked") instead of waiting as a database file does: this load is PostgreSQL's.
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgresql://… (CI does)")
+    meters = [MeterFactory(account__number=f"{500000000 + n}", serial=f"M{100 + n}") for n in range(50)]
+
+    def dial(n: int):
+        keys = [f"{500000000 + n}#", f"{100 + n}#", f"{1100 + n}#", "1", None]
+        return asterisk.call(caller=f"06700000{n:02}", keys=keys)
+
+    with time_machine.travel(IN_WINDOW, tick=True), ThreadPoolExecutor(max_workers=50) as pool:
+        calls = list(pool.map(dial, range(50)))
+    for call in calls:
+        assert heard(finished(call))[-1] == "goodbye"
+    sent = dict(Reading.objects.filter(channel="phone").values_list("meter__serial", "value1"))
+    assert sent == {meter.serial: 1100 + n for n, meter in enumerate(meters)}
+    settle(asterisk.server)
