@@ -13,6 +13,7 @@ builds text, so it needs no language of its own.
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
@@ -31,6 +32,9 @@ from botbridge import phone_texts as say
 from readings.errors import ConfirmationRequired
 from readings.models import Reading
 from readings.selectors import Outcome
+
+if TYPE_CHECKING:  # the menu drives any Line; the channel's module is the server's business
+    from botbridge.channels.phone.agi import Line
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +73,7 @@ class Strikes:
             raise GaveUp()
 
 
-def call(line) -> None:
+def call(line: "Line") -> None:
     """The whole menu for one call on `line` (an agi.Line); HungUp goes up to the server."""
     menu = Menu(line)
     try:
@@ -87,7 +91,7 @@ def call(line) -> None:
 
 
 class Menu:
-    def __init__(self, line) -> None:
+    def __init__(self, line: "Line") -> None:
         self.line = line
         self.caller = phone_caller_key(line.caller)
         # Logs name the caller by the end of their number: enough to follow a call, not a directory.
