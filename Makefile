@@ -31,6 +31,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	scripts/setup-browser
+	scripts/setup-voice
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 

@@ -105,8 +105,8 @@ class LinkAttempt(models.Model):
     """A failed attempt to prove an account, kept to rate-limit guessing of account numbers.
 
     Every attempt counts against the user (when signed in), the client's network (when
-    the channel has one: the cabinet, the quick form, the API) and the account number
-    typed, whether or not such an account exists.
+    the channel has one: the cabinet, the quick form, the API), the caller's number (the
+    phone menu) and the account number typed, whether or not such an account exists.
     """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", null=True, blank=True)
@@ -114,6 +114,8 @@ class LinkAttempt(models.Model):
     # What the per-address limit counts: the IPv4 address, or the /64 an IPv6 address is in
     # (one machine usually holds a whole /64, so its single addresses are no limit at all).
     network = models.CharField(_("network"), max_length=64, blank=True)
+    # The phone menu's caller as the exchange reported them (digits, "unknown" when hidden).
+    caller = models.CharField(_("caller's number"), max_length=64, blank=True)
     account_number = models.CharField(max_length=64)
     attempted_at = models.DateTimeField(db_index=True)
 
@@ -124,13 +126,16 @@ class LinkAttempt(models.Model):
             models.Index(fields=["user", "attempted_at"], name="link_attempt_user_time_idx"),
             models.Index(fields=["network", "attempted_at"], name="link_attempt_network_time_idx"),
             models.Index(fields=["account_number", "attempted_at"], name="link_attempt_number_time_idx"),
+            models.Index(fields=["caller", "attempted_at"], name="link_attempt_caller_time_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(user__isnull=False) | ~Q(network=""), name="link_attempt_has_someone")
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | ~Q(network="") | ~Q(caller=""), name="link_attempt_has_someone"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.user or self.ip_address} {self.account_number} {self.attempted_at:%Y-%m-%d %H:%M}"
+        return f"{self.user or self.ip_address or self.caller} {self.account_number} {self.attempted_at:%Y-%m-%d %H:%M}"
 
 
 class ChannelIdentity(models.Model):

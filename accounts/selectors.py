@@ -54,3 +54,10 @@ def channel_identity_of(*, user: User, channel: str) -> ChannelIdentity | None:
 def channel_identity_get(*, channel: str, external_id: str) -> ChannelIdentity | None:
     """The identity of a person on a channel by their id there, or None."""
     return ChannelIdentity.objects.filter(channel=channel, external_id=external_id).first()
+
+
+def account_meters_active(*, account_id: int) -> list[Meter]:
+    """The account's active meters in the order every channel lists them (by serial)."""
+    return list(
+        Meter.objects.filter(account_id=account_id, is_active=True).select_related("account").order_by("serial")
+    )

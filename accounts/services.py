@@ -6,7 +6,7 @@ import io
 import math
 import secrets
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -158,6 +158,69 @@ def account_meter_prove(
     address = address_network(ip_address)
     network = address or (UNKNOWN_NETWORK if user is None else "")
     limits = _link_attempt_limits(user=user, network=network, number=number)
+
+    def find() -> Meter | None:
+        return (
+            Meter.objects.filter(account__number=number, account__is_active=True, serial=serial, is_active=True)
+            .select_related("account")
+            .first()
+        )
+
+    attempt = LinkAttempt(user=user, ip_address=ip_address if address else None, network=network)
+    return _prove(number=number, shown_serial=serial, limits=limits, find=find, attempt=attempt)
+
+
+def account_meter_prove_by_phone(*, account_number: str, serial_digits: str, caller: str) -> Meter:
+    """The active meter that an account number and the digits of a meter serial prove, or a refusal.
+
+    The phone menu's keypad has no letters: the caller types the serial's digits and skips
+    its letters ("AB-0123456" is 0123456). Failed attempts count as account_meter_prove
+    counts them, the caller's number standing for the client's address, with the same limit
+    (LINK_ATTEMPTS_PER_ADDRESS); callers who hide their number share one budget.
+    """
+    number = account_number_normalize(account_number)
+    digits = _ascii_digits(str(serial_digits or "").strip())
+    if not (digits.isascii() and digits.isdigit() and len(digits) <= MAX_SERIAL_LENGTH):
+        raise MeterSerialInvalid()
+    caller = phone_caller_key(caller)
+    limits = _link_attempt_limits(user=None, network="", number=number, caller=caller)
+
+    def find() -> Meter | None:
+        # All the number's meters in one query whether the number or the serial is wrong; the
+        # letters are left out in Python (an account has a handful of meters).
+        meters = Meter.objects.filter(account__number=number, account__is_active=True, is_active=True)
+        matching = [m for m in meters.select_related("account").order_by("serial") if serial_digits_of(m) == digits]
+        return matching[0] if matching else None
+
+    return _prove(number=number, shown_serial=digits, limits=limits, find=find, attempt=LinkAttempt(caller=caller))
+
+
+def serial_digits_of(meter: Meter) -> str:
+    """A meter's serial as the phone menu's callers type it: its digits only."""
+    return "".join(char for char in meter.serial if char.isdigit())
+
+
+# Callers whose number the exchange does not pass share one budget: without one, each would be unlimited.
+UNKNOWN_CALLER = "unknown"
+
+
+def phone_caller_key(raw: str) -> str:
+    """The caller's number as the attempt limit and a phone reading record it: "+" and digits."""
+    text = str(raw or "").strip()
+    digits = "".join(char for char in text if char.isascii() and char.isdigit())
+    if not digits:
+        return UNKNOWN_CALLER
+    return ("+" if text.startswith("+") else "") + digits[:32]
+
+
+def _prove(
+    *,
+    number: str,
+    shown_serial: str,
+    limits: list[_AttemptLimit],
+    find: Callable[[], Meter | None],
+    attempt: LinkAttempt,
+) -> Meter:
     with transaction.atomic():
         # Without the lock, N concurrent wrong guesses would all count the same attempts
         # before any of them is recorded and all be let through: the limit would be N.
@@ -168,24 +231,15 @@ def account_meter_prove(
         recent = {limit: _recent_attempts(limit, now) for limit in limits}
         _refuse_when_spent(recent, now)
         # One query whether the number or the serial is wrong: the same work, the same time.
-        meter = (
-            Meter.objects.filter(account__number=number, account__is_active=True, serial=serial, is_active=True)
-            .select_related("account")
-            .first()
-        )
+        meter = find()
         if meter is not None:
             return meter
-        LinkAttempt.objects.create(
-            user=user,
-            ip_address=ip_address if address else None,
-            network=network,
-            account_number=number,
-            attempted_at=now,
-        )
-    raise AccountMeterMismatch(number=number, serial=serial, **_attempts_left(recent, now))
+        attempt.account_number, attempt.attempted_at = number, now
+        attempt.save(force_insert=True)
+    raise AccountMeterMismatch(number=number, serial=shown_serial, **_attempts_left(recent, now))
 
 
-def _link_attempt_limits(*, user: User | None, network: str, number: str) -> list[_AttemptLimit]:
+def _link_attempt_limits(*, user: User | None, network: str, number: str, caller: str = "") -> list[_AttemptLimit]:
     # The account number as typed, whether it exists or not: limiting only real ones
     # would make the limit itself tell which exist.
     limits = [_AttemptLimit(f"number:{number}", {"account_number": number}, settings.LINK_ATTEMPTS_PER_ACCOUNT, False)]
@@ -195,6 +249,8 @@ def _link_attempt_limits(*, user: User | None, network: str, number: str) -> lis
         limits.append(
             _AttemptLimit(f"network:{network}", {"network": network}, settings.LINK_ATTEMPTS_PER_ADDRESS, True)
         )
+    if caller:
+        limits.append(_AttemptLimit(f"caller:{caller}", {"caller": caller}, settings.LINK_ATTEMPTS_PER_ADDRESS, True))
     return limits
 
 

@@ -571,3 +571,35 @@ COMPANY_CONTACTS = env_list(
     "COMPANY_CONTACTS",
     "(061) 225-36-09,+38 (098) 168-01-01,+38 (050) 119-91-69,+38 (093) 170-23-35",
 )
+
+# --- Phone voice menu (FastAGI) -----------------------------------------------
+
+# Where a caller goes who presses 0 or cannot get through the menu: an extension of the
+# exchange's dialplan, passed back in the channel variable POKAZNYK_TRANSFER (README shows
+# the dialplan that acts on it). Unset = no operator: such callers are told so and say goodbye.
+IVR_OPERATOR_EXTENSION = env_str("IVR_OPERATOR_EXTENSION")
+if IVR_OPERATOR_EXTENSION and not re.fullmatch(r"[0-9A-Za-z_+*#-]{1,32}", IVR_OPERATOR_EXTENSION):
+    raise ImproperlyConfigured(
+        f"IVR_OPERATOR_EXTENSION={IVR_OPERATOR_EXTENSION!r}: expected a dialplan extension such as 100 or operator."
+    )
+# How the prompts' sound files are named to Asterisk: prefix + name, e.g. pokaznyk/ask-account
+# is pokaznyk/ask-account.wav under Asterisk's sounds directory (manage.py ivr_prompts writes them).
+IVR_SOUNDS_PREFIX = env_str("IVR_SOUNDS_PREFIX", "pokaznyk/")
+if not re.fullmatch(r"([A-Za-z0-9_-]+/)*", IVR_SOUNDS_PREFIX):
+    raise ImproperlyConfigured(
+        f"IVR_SOUNDS_PREFIX={IVR_SOUNDS_PREFIX!r}: expected folders under Asterisk's sounds directory, "
+        "ending in / (pokaznyk/), or empty."
+    )
+# How long a question waits for the caller's keys after its prompt (GET DATA's time-out).
+IVR_ANSWER_TIMEOUT_MS = env_int("IVR_ANSWER_TIMEOUT_MS", 7000, low=1000, high=60000)
+# Wrong or empty answers at one step before the call ends politely (or goes to the operator).
+IVR_MAX_TRIES = env_int("IVR_MAX_TRIES", 3, low=1, high=10)
+# `runagi` serves at most this many calls at once (a thread each); one more is refused at once:
+# the channel variable IVR_STATUS is set to "busy" and the call goes back to the dialplan.
+IVR_MAX_CALLS = env_int("IVR_MAX_CALLS", 200, low=1, high=5000)
+# A call whose Asterisk says nothing for this long is dropped (GET DATA: this plus its own time-out).
+IVR_IDLE_TIMEOUT_SECONDS = env_int("IVR_IDLE_TIMEOUT_SECONDS", 120, low=5, high=3600)
+# On SIGTERM the calls in progress may go on for this long; the rest are dropped (back to the dialplan).
+IVR_STOP_GRACE_SECONDS = env_int("IVR_STOP_GRACE_SECONDS", 20, low=0, high=3600)
+# The FastAGI script of the dialplan's URL (agi://host:4573/<script>) → the function running the call.
+IVR_SCRIPTS = {"readings": "botbridge.conversation.phone.call"}

@@ -24,7 +24,7 @@ class Reading(models.Model):
         MESSENGER = "messenger", _("Messenger")
         WEB = "web", _("web cabinet")
         API = "api", _("API")
-        IVR = "ivr", _("voice menu")
+        PHONE = "phone", _("phone")
         STAFF = "staff", _("staff")
         IMPORT = "import", _("import")
 
@@ -91,7 +91,7 @@ class Reading(models.Model):
                 name="reading_status_known",
             ),
             models.CheckConstraint(
-                condition=Q(channel__in=["telegram", "viber", "messenger", "web", "api", "ivr", "staff", "import"]),
+                condition=Q(channel__in=["telegram", "viber", "messenger", "web", "api", "phone", "staff", "import"]),
                 name="reading_channel_known",
             ),
         ]

@@ -1,6 +1,10 @@
+import io
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from accounts.tests.factories import MeterFactory
 from botbridge.tests.bad_input import ACCOUNT, ADDRESS, SERIAL
@@ -69,3 +73,28 @@ def viber_resident(db, client, viber_settings, fake_viber):
     from botbridge.tests.viber_chat import ViberChat
 
     return ViberChat(fake_viber, client)
+
+
+@pytest.fixture(scope="session")
+def phone_sounds(tmp_path_factory) -> Path | None:
+    """Asterisk's sounds directory with every prompt rendered by ivr_prompts, once a session;
+    None without espeak-ng and sox (scripts/setup-voice installs them)."""
+    if not (shutil.which("espeak-ng") and shutil.which("sox")):
+        return None
+    sounds = tmp_path_factory.mktemp("sounds")
+    call_command("ivr_prompts", out=str(sounds), stdout=io.StringIO())
+    return sounds
+
+
+@pytest.fixture
+def asterisk(transactional_db, phone_sounds) -> Iterator:
+    """A fake Asterisk dialling in to a FastAGI server run in this process (time_machine and the
+    settings fixture reach its call threads). Committed data: each call runs in a thread of its own.
+    With the prompts rendered, a prompt the menu asks for that ivr_prompts did not make ends the
+    call as Asterisk would (-1) and is listed in the transcript."""
+    from botbridge.tests.fake_asterisk import FakeAsterisk, agi_server
+
+    with agi_server(idle_timeout=5, stop_grace=2) as server:
+        fake = FakeAsterisk(*server.address, sounds=phone_sounds, timeout=5)
+        fake.server = server  # for settle(): every call's thread has ended
+        yield fake

@@ -72,7 +72,7 @@ def test_the_window_dashboard_counts_a_known_day_by_day(client):
     reading_submit(meter=bot, text="1100", channel="telegram", submitted_at=kyiv(2026, 11, 27, 18))
     reading_submit(meter=bot, text="1150", channel="api", submitted_at=kyiv(2026, 11, 30, 9))  # supersedes
     reading_submit(meter=control, text="1050", channel="web", submitted_at=kyiv(2026, 11, 24, 9))
-    reading_submit(meter=held, text="9000", channel="ivr", submitted_at=kyiv(2026, 12, 2, 9), confirm=True)
+    reading_submit(meter=held, text="9000", channel="phone", submitted_at=kyiv(2026, 12, 2, 9), confirm=True)
     staff_client(client, "operator")
     with time_machine.travel(kyiv(2026, 12, 2, 12), tick=False):
         page = client.get(reverse("admin:readings_reading_dashboard")).content.decode()
@@ -85,7 +85,7 @@ def test_the_window_dashboard_counts_a_known_day_by_day(client):
     }
     assert len(rows) == 7  # 27.11 … 03.12
     cells = {day: [c.split("<")[0] for c in row.split("<td>")[2:]] for day, row in rows.items()}
-    # Channels in the order shown: api, ivr, telegram, web; then the total.
+    # Channels in the order shown: api, phone, telegram, web; then the total.
     assert cells["2026-11-27"][:5] == ["0", "0", "1", "1", "2"]
     assert cells["2026-11-30"][:5] == ["1", "0", "0", "0", "1"]
     assert cells["2026-12-02"][:5] == ["0", "1", "0", "0", "1"]
@@ -106,7 +106,7 @@ def test_the_dashboard_shows_every_channel_in_a_colour_of_its_own(client):
     assert response.status_code == 200
     page = response.content.decode()
     assert '<strong data-figure="accounts">8</strong> / 8' in page
-    for name in ("Telegram", "Viber", "Messenger", "голосове меню"):
+    for name in ("Telegram", "Viber", "Messenger", "телефон"):
         assert name in page
     legend = page.split('<tr data-day="')[0]
     colours = re.findall(r"background:(#[0-9a-f]{6})", legend)

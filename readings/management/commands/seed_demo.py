@@ -25,7 +25,7 @@ RESIDENT_EMAIL = "resident@example.com"  # signs in to the cabinet with STAFF_PA
 HISTORY_MONTHS = 24
 STREETS = ("вул. Соборна", "просп. Незалежності", "вул. Перемоги", "вул. Гоголя", "бул. Шевченка")
 ZONE_SHARES = {1: (1.0,), 2: (0.62, 0.38), 3: (0.27, 0.45, 0.28)}
-CHANNELS = (Reading.Channel.TELEGRAM, Reading.Channel.WEB, Reading.Channel.API, Reading.Channel.IVR)
+CHANNELS = (Reading.Channel.TELEGRAM, Reading.Channel.WEB, Reading.Channel.API, Reading.Channel.PHONE)
 
 
 class Command(BaseCommand):
