@@ -116,10 +116,10 @@ class AgiServer:
                 return
             handler(line)
             log.info("FastAGI call %s ended", call)
+        except NotAgi as error:  # before HungUp, whose kind it is
+            log.warning("FastAGI connection %s refused: %s", call, error)
         except HungUp as reason:
             log.info("FastAGI call %s ended: %s", call, reason)
-        except NotAgi as error:
-            log.warning("FastAGI connection %s refused: %s", call, error)
         except CommandRefused as error:
             log.error("FastAGI call %s dropped: %s", call, error)
         except Exception:  # one call's failure must never reach the server
@@ -131,15 +131,16 @@ class AgiServer:
                 self._calls.pop(threading.current_thread(), None)
 
     def _handler(self, script: str) -> Script | None:
+        if script not in self.scripts:
+            return None
         with self._lock:
             if script in self._handlers:
                 return self._handlers[script]
         handler = None
-        if script in self.scripts:
-            try:
-                handler = import_string(self.scripts[script])
-            except ImportError:
-                log.exception("FastAGI script %r: cannot import %s", script, self.scripts[script])
+        try:
+            handler = import_string(self.scripts[script])
+        except ImportError:
+            log.exception("FastAGI script %r: cannot import %s", script, self.scripts[script])
         with self._lock:
             self._handlers[script] = handler
         return handler
@@ -151,7 +152,7 @@ class AgiServer:
         try:
             connection.read_variables(within=REFUSAL_WITHIN_SECONDS)
             connection.command("SET", "VARIABLE", "IVR_STATUS", quote("busy", always=True))
-        except (HungUp, NotAgi) as error:
+        except HungUp as error:
             log.info("FastAGI: the refused call went first: %s", error)
         finally:
             connection.close()
