@@ -98,8 +98,14 @@ class AgiServer:
                 self.peak_calls = max(self.peak_calls, len(self._calls))
         if busy:
             self._refuse(sock, peer)
-        else:
+            return
+        try:
             thread.start()
+        except RuntimeError as error:  # no thread to be had (memory, limits): this call only
+            log.error("FastAGI: cannot start a thread for a call from %s: %s", peer[0], error)
+            with self._lock:
+                self._calls.pop(thread, None)
+            sock.close()
 
     def _serve_call(self, sock: socket.socket, peer: tuple) -> None:
         connection = Connection(sock, timeout=self.idle_timeout)
