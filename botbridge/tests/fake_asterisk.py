@@ -19,10 +19,11 @@ quotes, backslash escapes) and answers as res_agi.c does:
   of proper usage.` Both are recorded in `Transcript.refused`: our server must never earn them.
 
 The caller hangs up when told (`hang_up_after=N`: N commands are answered, the caller hangs up
-during the next): GET DATA / STREAM FILE in progress answer `200 result=-1`, other commands
-`511 Command Not Permitted on a dead channel or intercept routine`; with AGISIGHUP (on, as in
-Asterisk by default) a `HANGUP` line is sent at that moment; every later command gets 511.
-Asterisk then waits for the service to close the connection, as the fake does.
+during the next): GET DATA / STREAM FILE in progress answer `200 result=-1`; with AGISIGHUP (on,
+as in Asterisk by default) a `HANGUP` line is sent at that moment. From then on the channel is
+dead: as in res_agi.c, SET VARIABLE, NOOP and VERBOSE still run (`200 result=1`), the other
+commands get `511 Command Not Permitted on a dead channel or intercept routine`. Asterisk then
+waits for the service to close the connection, as the fake does.
 `close_after=N` instead closes the socket mid-call after N answers (a dead link, a restart).
 
 Given `sounds` (Asterisk's sounds directory), a file asked for must exist there, in the call's
@@ -44,6 +45,8 @@ from pathlib import Path
 from botbridge.channels.phone.server import AgiServer
 
 DEAD = "511 Command Not Permitted on a dead channel or intercept routine"
+# The commands res_agi.c flags as runnable on a dead channel (of those the fake knows).
+RUN_DEAD = frozenset({"SET VARIABLE", "NOOP", "VERBOSE"})
 UNKNOWN = "510 Invalid or unknown command"
 # What Asterisk finds for a sound's name, in its order of preference (a subset).
 SOUND_EXTENSIONS = ("sln", "sln16", "wav", "wav16", "gsm", "ulaw", "alaw", "g722", "g729")
@@ -95,6 +98,11 @@ class Exchange:
     answer: str
 
     @property
+    def ran(self) -> bool:
+        """Whether the command ran (a `200` answer, maybe after a `HANGUP` line)."""
+        return any(line.startswith("200 ") for line in self.answer.split("\n"))
+
+    @property
     def command(self) -> str:
         """The command's name in capitals: "GET DATA", "STREAM FILE", "HANGUP", …"""
         two = " ".join(self.words[:2]).upper()
@@ -134,12 +142,12 @@ class Transcript:
         return {
             e.words[2]: e.words[3]
             for e in self.exchanges
-            if e.command == "SET VARIABLE" and e.answer.startswith("200") and len(e.words) == 4
+            if e.command == "SET VARIABLE" and e.ran and len(e.words) == 4
         }
 
     @property
     def hung_up_by_server(self) -> bool:
-        return any(e.command == "HANGUP" and e.answer.startswith("200") for e in self.exchanges)
+        return any(e.command == "HANGUP" and e.ran for e in self.exchanges)
 
     @property
     def refused(self) -> list[Exchange]:
@@ -310,9 +318,7 @@ class _Call:
             self.dead = transcript.caller_hung_up = True
             exchange.answer = self.hang_up_during(exchange)
         elif self.dead:
-            exchange.answer = (
-                DEAD + "\n" if exchange.command in USAGE or exchange.command in ("ANSWER", "NOOP") else UNKNOWN + "\n"
-            )
+            exchange.answer = self.on_dead_channel(exchange)
         else:
             exchange.answer = self.run_command(exchange)
         if exchange.command == "HANGUP" and exchange.answer.startswith("200"):
@@ -328,7 +334,15 @@ class _Call:
             return "200 result=-1\n" + hangup_line
         if exchange.command == "STREAM FILE":
             return "200 result=-1 endpos=0\n" + hangup_line
-        return hangup_line + DEAD + "\n"
+        return hangup_line + self.on_dead_channel(exchange)
+
+    def on_dead_channel(self, exchange: Exchange) -> str:
+        """After the hang-up: res_agi runs only the commands flagged to run dead."""
+        if exchange.command in RUN_DEAD:
+            return self.run_command(exchange)
+        if exchange.command in USAGE or exchange.command == "ANSWER":
+            return DEAD + "\n"
+        return UNKNOWN + "\n"
 
     def run_command(self, exchange: Exchange) -> str:
         words, command = exchange.words, exchange.command

@@ -145,12 +145,15 @@ def test_a_caller_hanging_up_during_get_data_and_after(sighup, hangup_line):
     assert outcome["transcript"].ended == "server closed"  # Asterisk waits for the service to close
 
 
-def test_a_caller_hanging_up_between_commands_makes_the_next_one_511():
-    with dialled(keys=[], hang_up_after=0) as (service, _):
-        assert service.send('SET VARIABLE A "1"', lines=2) == [
-            "HANGUP",
-            "511 Command Not Permitted on a dead channel or intercept routine",
-        ]
+def test_on_a_dead_channel_only_what_res_agi_runs_dead_is_run():
+    dead = "511 Command Not Permitted on a dead channel or intercept routine"
+    with dialled(keys=[], hang_up_after=0) as (service, outcome):
+        assert service.send('SET VARIABLE A "1"', lines=2) == ["HANGUP", "200 result=1"]
+        assert service.send("NOOP") == ["200 result=0"]
+        assert service.send("GET DATA p 100 1") == [dead]
+        assert service.send("ANSWER") == [dead]
+        assert service.send("SAY NOTHING") == ["510 Invalid or unknown command"]
+    assert outcome["transcript"].set_variables == {"A": "1"}
 
 
 def test_a_socket_closed_mid_call():

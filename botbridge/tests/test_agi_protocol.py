@@ -173,6 +173,8 @@ def test_hangup_sends_hangup_and_nothing_can_follow(asterisk):
         b"511 Command Not Permitted on a dead channel\n",  # older Asterisk
         b"",  # the connection closes
         b"200 resu",  # closed in the middle of an answer
+        b"garbage\n",  # not Asterisk: the call cannot go on
+        b"200 result=" + b"1" * 2000 + b"\n",
     ],
 )
 @pytest.mark.parametrize("command", ["ask", "play", "set_variable", "hangup"])

@@ -90,6 +90,8 @@ def test_a_caller_hanging_up_at_any_command_ends_the_call_and_leaves_nothing(ser
             transcript = asterisk.call(script="every", keys=["1#"], **{way: after})
             settle(server)
             seen = after + 1 if way == "hang_up_after" else after  # closed before the next command
+            if way == "hang_up_after" and after == 2 and not sighup:
+                seen = 4  # SET VARIABLE runs on a dead channel: only HANGUP's 511 tells
             assert transcript.commands == ["STREAM FILE", "GET DATA", "SET VARIABLE", "HANGUP"][:seen]
             assert transcript.ended in ("server closed", "caller closed"), transcript
             assert transcript.refused == [] and transcript.problems == []

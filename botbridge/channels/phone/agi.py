@@ -46,8 +46,9 @@ class HungUp(Exception):
     """The caller hung up or the connection closed: the call is over."""
 
 
-class NotAgi(Exception):
-    """What the peer sent is not FastAGI (garbage, too long, too slow): the call is refused."""
+class NotAgi(HungUp):
+    """What the peer sent is not FastAGI (garbage, too long, too slow): the connection is
+    refused, or, in the middle of a call, the call is over as after a hang-up."""
 
 
 class CommandRefused(Exception):
@@ -149,7 +150,11 @@ class Connection:
             self.sock.sendall(data)
         except OSError as error:
             raise self._gone(f"could not send {words[0]}: {error}") from error
-        return self._read_reply(deadline=time.monotonic() + (wait or self.timeout))
+        try:
+            return self._read_reply(deadline=time.monotonic() + (wait or self.timeout))
+        except NotAgi:
+            self.closed = True  # nothing more can be understood on this connection
+            raise
 
     def close(self) -> None:
         self.closed = True

@@ -98,8 +98,14 @@ class AgiServer:
                 self.peak_calls = max(self.peak_calls, len(self._calls))
         if busy:
             self._refuse(sock, peer)
-        else:
+            return
+        try:
             thread.start()
+        except RuntimeError as error:  # no thread to be had (memory, limits): this call only
+            log.error("FastAGI: cannot start a thread for a call from %s: %s", peer[0], error)
+            with self._lock:
+                self._calls.pop(thread, None)
+            sock.close()
 
     def _serve_call(self, sock: socket.socket, peer: tuple) -> None:
         connection = Connection(sock, timeout=self.idle_timeout)
@@ -116,10 +122,10 @@ class AgiServer:
                 return
             handler(line)
             log.info("FastAGI call %s ended", call)
+        except NotAgi as error:  # before HungUp, whose kind it is
+            log.warning("FastAGI connection %s refused: %s", call, error)
         except HungUp as reason:
             log.info("FastAGI call %s ended: %s", call, reason)
-        except NotAgi as error:
-            log.warning("FastAGI connection %s refused: %s", call, error)
         except CommandRefused as error:
             log.error("FastAGI call %s dropped: %s", call, error)
         except Exception:  # one call's failure must never reach the server
@@ -131,15 +137,16 @@ class AgiServer:
                 self._calls.pop(threading.current_thread(), None)
 
     def _handler(self, script: str) -> Script | None:
+        if script not in self.scripts:
+            return None
         with self._lock:
             if script in self._handlers:
                 return self._handlers[script]
         handler = None
-        if script in self.scripts:
-            try:
-                handler = import_string(self.scripts[script])
-            except ImportError:
-                log.exception("FastAGI script %r: cannot import %s", script, self.scripts[script])
+        try:
+            handler = import_string(self.scripts[script])
+        except ImportError:
+            log.exception("FastAGI script %r: cannot import %s", script, self.scripts[script])
         with self._lock:
             self._handlers[script] = handler
         return handler
@@ -151,7 +158,7 @@ class AgiServer:
         try:
             connection.read_variables(within=REFUSAL_WITHIN_SECONDS)
             connection.command("SET", "VARIABLE", "IVR_STATUS", quote("busy", always=True))
-        except (HungUp, NotAgi) as error:
+        except HungUp as error:
             log.info("FastAGI: the refused call went first: %s", error)
         finally:
             connection.close()
