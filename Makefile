@@ -42,6 +42,8 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/import_accounts.py
 	$(PY) bench/webhook.py
+	$(PY) bench/agi.py
+	$(PY) bench/agi.py --scenario reading
 	$(PY) bench/api.py
 	$(PY) bench/cabinet.py
 	$(PY) bench/cabinet.py --sqlite

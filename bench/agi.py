@@ -13,12 +13,12 @@ scenario's check of its transcript passes. The warm-up's calls are not counted.
 
 A scenario is what one call does (`Scenario` below): the FastAGI script runagi serves (name and
 dotted path, given to runagi by --script), the seeding of what the calls need, each call's
-caller number and keys, and the check of its transcript. Today there is one, `short`: the
-test script botbridge.tests.agi_scripts.account — GET DATA the account number, a lookup in
-PostgreSQL, STREAM FILE, SET VARIABLE, HANGUP (half the numbers exist). The menu's real call
-plugs in as another entry of SCENARIOS: its script (botbridge.conversation.phone.call), the
-seeding of residents with meters, the keys of a whole reading, a check that the call ended as
-expected; `count_written` may count what the calls wrote (readings) for the report.
+caller number and keys, and the check of its transcript. `short`: the test script
+botbridge.tests.agi_scripts.account — GET DATA the account number, a lookup in PostgreSQL,
+STREAM FILE, SET VARIABLE, HANGUP (half the numbers exist): the server and the protocol alone.
+`reading`: the menu's whole call (botbridge.conversation.phone.call) for a one-zone meter —
+account number, serial, the reading, its read-back, 1, accepted, goodbye — checked to end
+accepted, and the readings written counted.
 
 Printed: calls per second, each call's duration (p50, p99, max), failures, the CPU time of
 runagi and of this process (the callers) per call, and os.getloadavg() before and after: the
@@ -88,12 +88,56 @@ def short_check(transcript, call: Call) -> str | None:
     return None
 
 
+def reading_seed(count: int) -> list[Call]:
+    """One-zone meters through the master-data import; each call sends one ordinary reading."""
+    from accounts.services import MasterDataRow, master_data_import
+
+    master_data_import(
+        rows=[
+            MasterDataRow(
+                account_number=f"{810000000 + n}",
+                meter_serial=f"PH-{n:07d}",
+                zones=1,
+                digits=6,
+                initial_values=(10_000,),
+            )
+            for n in range(count)
+        ]
+    )
+    return [
+        Call(caller=f"+38067{n:07d}", keys=(f"{810000000 + n}#", f"{n:07d}#", f"{10_100 + n % 100}#", "1", None))
+        for n in range(count)
+    ]
+
+
+def reading_check(transcript, call: Call) -> str | None:
+    heard = [prompt.rsplit("/", 1)[-1] for prompt in transcript.prompts]
+    if "accepted" not in heard or heard[-1] != "goodbye":
+        return f"the reading was not accepted: heard {heard}"
+    return None
+
+
+def readings_written() -> int:
+    from readings.models import Reading
+
+    return Reading.objects.filter(channel=Reading.Channel.PHONE).count()
+
+
 SCENARIOS = {
     "short": Scenario(
         script="bench-short",
         handler="botbridge.tests.agi_scripts.account",
         seed=short_seed,
         check=short_check,
+    ),
+    # The menu's whole call: greeting, account number, serial, the reading, its read-back, 1 to
+    # confirm, accepted for the period, silence at "another one?", goodbye.
+    "reading": Scenario(
+        script="readings",
+        handler="botbridge.conversation.phone.call",
+        seed=reading_seed,
+        check=reading_check,
+        count_written=readings_written,
     ),
 }
 
@@ -128,6 +172,7 @@ def run(args: argparse.Namespace, scenario: Scenario, url: str) -> None:
     import django
 
     django.setup()
+    print(webhook.open_window(), flush=True)  # readings land inside the window, the normal path
     started = time.perf_counter()
     calls = scenario.seed(args.warmup + args.calls)
     print(f"seeded {len(calls):,} calls' data in {time.perf_counter() - started:.1f} s", flush=True)
