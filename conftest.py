@@ -15,6 +15,18 @@ def kyiv(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> dt
     return dt.datetime(year, month, day, hour, minute, tzinfo=KYIV)
 
 
+def migrate_to(*targets: tuple[str, str]):
+    """Migrate the test database to `targets` (app, migration) and return the apps as they were
+    then, for a migration's test; the test migrates back to the latest when it is done."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(list(targets))
+    executor.loader.build_graph()
+    return executor.loader.project_state(list(targets)).apps
+
+
 # --- The fake Telegram Bot API: the bot, reminders and review notices talk to it -------------
 
 

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from conftest import migrate_to
 
 BEFORE = [
     ("accounts", "0012_api_tokens_knox"),
@@ -19,13 +19,6 @@ AFTER = [
 ]
 BLOCKED_AT = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
 FIRST_CONTACT = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
-
-
-def migrate_to(targets: list[tuple[str, str]]):
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
 
 
 def seed_before(apps) -> None:
@@ -72,8 +65,8 @@ def seed_before(apps) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_telegram_users_keep_their_accounts_conversations_and_blocked_flags():
     try:
-        seed_before(migrate_to(BEFORE))
-        apps = migrate_to(AFTER)
+        seed_before(migrate_to(*BEFORE))
+        apps = migrate_to(*AFTER)
         identities = apps.get_model("accounts", "ChannelIdentity").objects.select_related("user")
         maria = identities.get(channel="telegram", external_id="5000000001")
         assert (maria.user.username, maria.display_name, maria.username, maria.language_code) == (
@@ -112,9 +105,9 @@ def test_telegram_users_keep_their_accounts_conversations_and_blocked_flags():
 @pytest.mark.django_db(transaction=True)
 def test_the_move_can_be_undone():
     try:
-        seed_before(migrate_to(BEFORE))
-        migrate_to(AFTER)
-        apps = migrate_to(BEFORE)
+        seed_before(migrate_to(*BEFORE))
+        migrate_to(*AFTER)
+        apps = migrate_to(*BEFORE)
         identities = apps.get_model("accounts", "TelegramIdentity").objects.order_by("telegram_id")
         assert [(i.telegram_id, i.first_name, i.blocked_at) for i in identities] == [
             (222, "Олег", BLOCKED_AT),

@@ -4,17 +4,10 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from conftest import migrate_to
 
 BEFORE, AFTER = ("botbridge", "0003_notices"), ("botbridge", "0004_conversation_per_channel")
-
-
-def migrate_to(target: tuple[str, str]):
-    executor = MigrationExecutor(connection)
-    executor.migrate([target])
-    executor.loader.build_graph()
-    return executor.loader.project_state([target]).apps
 
 
 @pytest.mark.django_db(transaction=True)
