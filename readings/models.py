@@ -155,3 +155,35 @@ class ReadingForReview(Reading):
         proxy = True
         verbose_name = _("reading to review")
         verbose_name_plural = _("review queue")
+
+
+def photo_storage():
+    """Where meter photos are kept: the "photos" storage of settings.STORAGES (local media
+    or an S3-compatible bucket); read when used, so tests and settings can swap it."""
+    from django.core.files.storage import storages
+
+    return storages["photos"]
+
+
+class ReadingPhoto(models.Model):
+    """A photo of the meter sent as evidence for a reading; served only through a view that
+    checks who asks (`file` names are random and the storage is never public)."""
+
+    reading = models.ForeignKey(Reading, on_delete=models.CASCADE, related_name="photos")
+    file = models.FileField(_("file"), storage=photo_storage, max_length=200)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    size = models.PositiveIntegerField(_("size, bytes"))
+    channel = models.CharField(_("channel"), max_length=16, choices=Reading.Channel.choices)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("sent"), db_index=True)
+
+    class Meta:
+        verbose_name = _("meter photo")
+        verbose_name_plural = _("meter photos")
+        ordering = ["uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.reading} photo {self.pk}"
