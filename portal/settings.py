@@ -493,6 +493,9 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 16384, low=1024, high=10 * 10
 # accounts.services.UPLOAD_MAX_BYTES) with the form around it; every other page and the
 # Telegram webhook take Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), far above any form or update.
 ADMIN_MAX_BODY_BYTES = 51 * 1024 * 1024
+# A meter photo's upload: the photo (readings.photos.MAX_BYTES, 10 MB) with the form around it;
+# a photo a little over 10 MB reaches the form, which says why it is refused.
+PHOTO_MAX_BODY_BYTES = 11 * 1024 * 1024
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pokaznyk API",
     "DESCRIPTION": "Electricity meter readings for residents, billing and integrators.",

@@ -150,7 +150,7 @@ class PhotoWrongType(DomainError):
 
 class PhotoTooManyPixels(DomainError):
     code = "photo_too_many_pixels"
-    template = _("The picture is too large ({megapixels} megapixels; at most {limit}). Send an ordinary photo.")
+    template = _("The picture has more than {limit} megapixels. Send an ordinary photo of the meter.")
 
 
 class PhotoNotAccepted(DomainError):

@@ -1,6 +1,10 @@
 from django.conf import settings
+from django.core.files.storage import storages
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import Q
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -157,12 +161,26 @@ class ReadingForReview(Reading):
         verbose_name_plural = _("review queue")
 
 
-def photo_storage():
-    """Where meter photos are kept: the "photos" storage of settings.STORAGES (local media
-    or an S3-compatible bucket); read when used, so tests and settings can swap it."""
-    from django.core.files.storage import storages
+class PhotoStorage(LazyObject):
+    """Where meter photos are kept: the "photos" storage of settings.STORAGES (local media or an
+    S3-compatible bucket), looked up when first used, like Django's own default_storage."""
 
-    return storages["photos"]
+    def _setup(self) -> None:
+        self._wrapped = storages["photos"]
+
+
+photos_storage = PhotoStorage()
+
+
+@receiver(setting_changed)
+def _photos_storage_changed(*, setting: str, **kwargs) -> None:
+    # What Django does for default_storage when STORAGES changes (tests override it).
+    if setting in ("STORAGES", "MEDIA_ROOT"):
+        photos_storage._wrapped = empty
+
+
+def photo_storage() -> PhotoStorage:
+    return photos_storage
 
 
 class ReadingPhoto(models.Model):

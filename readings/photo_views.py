@@ -35,7 +35,7 @@ def reading_photo(request: HttpRequest, reading_id: int) -> HttpResponse:
     reading = selectors.resident_reading(user=request.user, reading_id=reading_id)
     if reading is None:
         raise Http404(_("No such reading among your accounts."))
-    form = PhotoForm(request.POST or None, request.FILES or None)
+    form = PhotoForm(request.POST, request.FILES) if request.method == "POST" else PhotoForm()
     status = 200
     if request.method == "POST":
         if form.is_valid() and _attach(request, reading, form):

@@ -41,13 +41,11 @@ def photo_clean(content: bytes) -> CleanPhoto:
                 if image.format not in FORMATS:
                     raise PhotoWrongType(kind=image.format or "?")
                 if image.width * image.height > MAX_PIXELS:
-                    raise PhotoTooManyPixels(
-                        megapixels=image.width * image.height // 1_000_000, limit=MAX_PIXELS // 1_000_000
-                    )
+                    raise PhotoTooManyPixels(limit=MAX_PIXELS // 1_000_000)
                 image.load()
                 upright = ImageOps.exif_transpose(image)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise PhotoTooManyPixels(megapixels="?", limit=MAX_PIXELS // 1_000_000) from None
+            raise PhotoTooManyPixels(limit=MAX_PIXELS // 1_000_000) from None
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             raise PhotoNotImage() from None
     upright = upright.convert("RGB")  # drops PNG's alpha and palettes; JPEG has neither
