@@ -4,7 +4,7 @@ camera in EXIF, rotated by the Orientation tag), PNG, HEIC, and things that are 
 import io
 
 from PIL import Image
-from PIL.ExifTags import IFD, Base, GPS
+from PIL.ExifTags import GPS, IFD, Base
 
 KYIV_GPS = {
     GPS.GPSLatitudeRef: "N",
