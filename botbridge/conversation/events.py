@@ -31,8 +31,9 @@ class Command:
 
 @dataclass(frozen=True)
 class Unreadable:
-    """Something that is not text: a sticker, photo, voice, file, location, contact; or an edit
-    of an earlier message (`edited=True`), which is never read either."""
+    """Something that is not text: a sticker, voice, file, location, contact, a photo on a channel
+    that does not fetch photos (Viber, Messenger); or an edit of an earlier message
+    (`edited=True`), which is never read either."""
 
     edited: bool = False
 
