@@ -78,3 +78,13 @@ def _ukrainian_after_each_test():
     from django.utils import translation
 
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture
+def photos_dir(settings, tmp_path):
+    """Meter photos stored in a directory of this test's own (the "photos" storage)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "photos": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}},
+    }
+    return tmp_path

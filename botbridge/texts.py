@@ -372,3 +372,33 @@ def choose_option() -> str:
 def messenger_greeting() -> str:
     """The Messenger greeting people see before they first write (at most 160 characters)."""
     return _("Send your electricity meter readings here. Press “Get Started”, then add your personal account.")
+
+
+# --- Meter photos ---------------------------------------------------------------------------------
+
+
+def photo_added(reading: Reading) -> str:
+    return _("The photo is added to the reading {values} of meter {serial}; staff see it beside the reading.").format(
+        values=reading.values_text, serial=reading.meter.serial
+    )
+
+
+def photo_before_reading(zones: int) -> str:
+    return _("I keep a photo with a reading: type the numbers from the display first, then send the photo.") + (
+        " " + ask_reading(zones)
+    )
+
+
+def photo_after_reading() -> str:
+    return _("The photo was not kept: send it again once the reading is recorded.")
+
+
+def photo_without_reading() -> str:
+    return _(
+        "I keep a photo of the meter with a reading: send the reading first (“{menu}”), then the photo. "
+        "A reading held for review or rejected takes a photo too: just send it."
+    ).format(menu=MENU_ACCOUNTS)
+
+
+def photo_not_received() -> str:
+    return _("The photo did not reach me. Please send it again.")

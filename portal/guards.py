@@ -13,6 +13,7 @@ request, and `RequestGuardMiddleware` answers 413 in the shape the path's client
 """
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
@@ -31,8 +32,14 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
+# A meter photo's upload (readings.photo_views): the photo, up to 10 MB, and the form around it.
+PHOTO_UPLOAD = re.compile(r"/readings/\d+/photo/")
+
+
 def body_limit(path: str) -> int | None:
     """The most bytes a request body to `path` may have; None = no limit."""
+    if PHOTO_UPLOAD.fullmatch(path):
+        return settings.PHOTO_MAX_BODY_BYTES
     if path.startswith("/api/"):
         return settings.API_MAX_BODY_BYTES
     if path.startswith("/admin/"):
@@ -50,6 +57,8 @@ class RequestGuardMiddleware:
             return refusal(request, 400, "bad_request", message)
         if _over_limit(request):
             message = _("The request is too large. Send only what the form or the API call takes.")
+            if PHOTO_UPLOAD.fullmatch(request.path_info):
+                message = _photo_too_big()
             return refusal(request, 413, "body_too_large", message)
         return self.get_response(request)
 
@@ -63,6 +72,14 @@ def _over_limit(request: HttpRequest) -> bool:
     except ValueError:
         return False  # Django itself refuses a garbled length when the body is read
     return limit is not None and declared > limit
+
+
+def _photo_too_big() -> str:
+    # The same words as the photo form's own refusal of a file over the limit.
+    from readings.errors import PhotoTooBig
+    from readings.photos import MAX_BYTES
+
+    return PhotoTooBig(limit=MAX_BYTES // (1024 * 1024)).message
 
 
 def refusal(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:

@@ -282,8 +282,34 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Meter photos (readings.ReadingPhoto): in MEDIA_ROOT by default, never served from it (MEDIA_URL
+# is not routed; a view checks who asks and streams the file). PHOTOS_S3_BUCKET set: an
+# S3-compatible bucket through django-storages instead, private, with its own credentials.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+PHOTOS_S3_BUCKET = env_str("PHOTOS_S3_BUCKET")
+if PHOTOS_S3_BUCKET:
+    _photos_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": PHOTOS_S3_BUCKET,
+            "endpoint_url": env_str("PHOTOS_S3_ENDPOINT_URL") or None,  # unset: AWS itself
+            "region_name": env_str("PHOTOS_S3_REGION") or None,
+            "access_key": env_str("PHOTOS_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("PHOTOS_S3_SECRET_ACCESS_KEY") or None,
+            "location": env_str("PHOTOS_S3_PREFIX", "photos"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _photos_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": MEDIA_ROOT / "photos"},
+    }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "photos": _photos_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -467,6 +493,9 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 16384, low=1024, high=10 * 10
 # accounts.services.UPLOAD_MAX_BYTES) with the form around it; every other page and the
 # Telegram webhook take Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), far above any form or update.
 ADMIN_MAX_BODY_BYTES = 51 * 1024 * 1024
+# A meter photo's upload: the photo (readings.photos.MAX_BYTES, 10 MB) with the form around it;
+# a photo a little over 10 MB reaches the form, which says why it is refused.
+PHOTO_MAX_BODY_BYTES = 11 * 1024 * 1024
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pokaznyk API",
     "DESCRIPTION": "Electricity meter readings for residents, billing and integrators.",

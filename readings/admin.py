@@ -4,8 +4,9 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -149,10 +150,31 @@ class ExportForm(PeriodForm):
     format = forms.ChoiceField(label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "XLSX (Excel)")])
 
 
+# The reason that asks for evidence: the resident answers with a photo in the bot or the cabinet.
+PHOTO_REQUEST = _("Send a photo of the meter display.")
+
+
 class RejectForm(forms.Form):
     reason = forms.CharField(
-        label=_("Reason the resident will read"), max_length=300, widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
+        label=_("Reason the resident will read"),
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
     )
+    ask_photo = forms.BooleanField(
+        label=_("Ask for a photo of the meter (the resident can answer with one in the bot or the cabinet)"),
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        reason = (data.get("reason") or "").strip()
+        if data.get("ask_photo"):
+            reason = f"{reason} {PHOTO_REQUEST}".strip()
+        if not reason:
+            raise forms.ValidationError(_("Say why the reading is rejected: the resident reads the reason."))
+        data["reason"] = reason
+        return data
 
 
 @admin.register(ReadingForReview)
@@ -166,6 +188,7 @@ class ReviewQueueAdmin(ReadOnlyAdmin):
         "values_display",
         "consumption_display",
         "previous_display",
+        "photos_display",
         "review_reason",
         "channel",
         "submitted_at",
@@ -184,6 +207,7 @@ class ReviewQueueAdmin(ReadOnlyAdmin):
             super()
             .get_queryset(request)
             .filter(status=Reading.Status.NEEDS_REVIEW)
+            .prefetch_related("photos")
             .annotate(
                 previous_period=Subquery(previous.values("period")[:1]),
                 previous_value1=Subquery(previous.values("value1")[:1]),
@@ -213,6 +237,18 @@ class ReviewQueueAdmin(ReadOnlyAdmin):
             return "—"
         values = (reading.previous_value1, reading.previous_value2, reading.previous_value3)
         return f"{values_text([v for v in values if v is not None])} ({reading.previous_period:%m.%Y})"
+
+    @admin.display(description=_("photo of the meter"))
+    def photos_display(self, reading: Reading) -> str:
+        """Thumbnails through the protected view (the storage itself is never public)."""
+        photos = reading.photos.all()
+        if not photos:
+            return "—"
+        return format_html_join(
+            " ",
+            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="{}" width="80" loading="lazy"></a>',
+            ((url, url, _("photo of the meter")) for url in (reverse("photo_file", args=[p.pk]) for p in photos)),
+        )
 
     @admin.action(description=_("Approve the selected readings"), permissions=["review"])
     def approve_selected(self, request, queryset) -> None:

@@ -128,3 +128,36 @@ class TooManyQuickAttempts(TooManyAttempts):
 class DateOutOfRange(DomainError):
     code = "date_out_of_range"
     template = _("Give a date from {first} to {last}.")
+
+
+# --- Meter photos ------------------------------------------------------------------------------
+
+
+class PhotoTooBig(DomainError):
+    code = "photo_too_big"
+    template = _("The photo is larger than {limit} MB. Send a smaller one (a phone's usual photo is 2–5 MB).")
+
+
+class PhotoNotImage(DomainError):
+    code = "photo_not_image"
+    template = _("That file is not a picture we can read. Send a photo of the meter as JPEG, PNG or HEIC.")
+
+
+class PhotoWrongType(DomainError):
+    code = "photo_wrong_type"
+    template = _("Photos are accepted as JPEG, PNG or HEIC; this one is {kind}. Send it in one of those formats.")
+
+
+class PhotoTooManyPixels(DomainError):
+    code = "photo_too_many_pixels"
+    template = _("The picture has more than {limit} megapixels. Send an ordinary photo of the meter.")
+
+
+class PhotoNotAccepted(DomainError):
+    code = "photo_not_accepted"
+    template = _("A photo can no longer be added to this reading (its status is “{status}”).")
+
+
+class PhotoLimitReached(DomainError):
+    code = "photo_limit_reached"
+    template = _("This reading already has {limit} photos; staff have enough to check it.")

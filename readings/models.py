@@ -1,6 +1,10 @@
 from django.conf import settings
+from django.core.files.storage import storages
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import Q
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -155,3 +159,49 @@ class ReadingForReview(Reading):
         proxy = True
         verbose_name = _("reading to review")
         verbose_name_plural = _("review queue")
+
+
+class PhotoStorage(LazyObject):
+    """Where meter photos are kept: the "photos" storage of settings.STORAGES (local media or an
+    S3-compatible bucket), looked up when first used, like Django's own default_storage."""
+
+    def _setup(self) -> None:
+        self._wrapped = storages["photos"]
+
+
+photos_storage = PhotoStorage()
+
+
+@receiver(setting_changed)
+def _photos_storage_changed(*, setting: str, **kwargs) -> None:
+    # What Django does for default_storage when STORAGES changes (tests override it).
+    if setting in ("STORAGES", "MEDIA_ROOT"):
+        photos_storage._wrapped = empty
+
+
+def photo_storage() -> PhotoStorage:
+    return photos_storage
+
+
+class ReadingPhoto(models.Model):
+    """A photo of the meter sent as evidence for a reading; served only through a view that
+    checks who asks (`file` names are random and the storage is never public)."""
+
+    reading = models.ForeignKey(Reading, on_delete=models.CASCADE, related_name="photos")
+    file = models.FileField(_("file"), storage=photo_storage, max_length=200)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    size = models.PositiveIntegerField(_("size, bytes"))
+    channel = models.CharField(_("channel"), max_length=16, choices=Reading.Channel.choices)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("sent"), db_index=True)
+
+    class Meta:
+        verbose_name = _("meter photo")
+        verbose_name_plural = _("meter photos")
+        ordering = ["uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.reading} photo {self.pk}"

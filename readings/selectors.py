@@ -14,7 +14,7 @@ from accounts.models import Meter, PersonalAccount, User
 from accounts.selectors import account_link_get
 from accounts.services import meter_serial_normalize
 from readings import window
-from readings.models import CalendarOverride, Reading
+from readings.models import CalendarOverride, Reading, ReadingPhoto
 from readings.rules import JumpRule
 from readings.tariffs import estimate_cost
 
@@ -318,3 +318,42 @@ def window_stats(*, period: dt.date) -> WindowStats:
         control_readings=Reading.objects.filter(period=period, status=Reading.Status.CONTROL).count(),
         pending_reviews=Reading.objects.filter(period=period, status=Reading.Status.NEEDS_REVIEW).count(),
     )
+
+
+# --- Meter photos ------------------------------------------------------------------------------
+
+# How long after it was sent a held or rejected reading still takes a photo from the bot.
+PHOTO_DAYS = 31
+
+
+def resident_reading(*, user: User, reading_id: int) -> Reading | None:
+    """A reading of one of the user's linked accounts; None for anyone else's."""
+    return (
+        Reading.objects.filter(pk=reading_id, meter__account__links__user=user).select_related("meter__account").first()
+    )
+
+
+def reading_awaiting_photo(*, user: User, meter_id: int | None = None) -> Reading | None:
+    """The newest recent reading of the user's accounts that staff hold for review or rejected:
+    the one a photo sent to the bot without other context is evidence for."""
+    readings = Reading.objects.filter(
+        meter__account__links__user=user,
+        status__in=[Reading.Status.NEEDS_REVIEW, Reading.Status.REJECTED],
+        submitted_at__gte=timezone.now() - dt.timedelta(days=PHOTO_DAYS),
+    )
+    if meter_id is not None:
+        readings = readings.filter(meter_id=meter_id)
+    return readings.select_related("meter").order_by("-submitted_at").first()
+
+
+def reading_photo_for(*, user: User, photo_id: int) -> ReadingPhoto | None:
+    """A photo the user may see: of a reading of one of their accounts, or any photo for staff
+    who review readings. None otherwise, so a stranger cannot tell it exists."""
+    photos = ReadingPhoto.objects.select_related("reading")
+    if not (user.is_staff and user.has_perm("readings.review_reading")):
+        photos = photos.filter(reading__meter__account__links__user=user)
+    return photos.filter(pk=photo_id).first()
+
+
+def reading_photos(*, reading_id: int) -> list[ReadingPhoto]:
+    return list(ReadingPhoto.objects.filter(reading_id=reading_id))

@@ -1,8 +1,10 @@
 """The one write path for readings: every channel submits through reading_submit."""
 
 import datetime as dt
+import secrets
 from collections.abc import Sequence
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,12 +16,15 @@ from readings import selectors
 from readings.errors import (
     FlagNotStanding,
     MeterInactive,
+    PhotoLimitReached,
+    PhotoNotAccepted,
     ReviewNotPending,
     ReviewReasonRequired,
     TooManyQuickAttempts,
 )
-from readings.models import IdempotencyKey, Reading
+from readings.models import IdempotencyKey, Reading, ReadingPhoto
 from readings.parsing import check_values, parse_reading
+from readings.photos import photo_clean
 from readings.rules import assess
 
 STANDING = selectors.STANDING
@@ -186,3 +191,40 @@ def _notify_reviewed(reading_id: int, channel: str) -> None:
 
     if notice_reading_reviewed(reading_id=reading_id) is not None:
         transaction.on_commit(lambda: enqueue(deliveries_send, channel))
+
+
+# --- Meter photos --------------------------------------------------------------------------------
+
+PHOTOS_PER_READING = 5
+
+
+def reading_photo_attach(*, reading_id: int, content: bytes, channel: str, uploaded_by: User | None) -> ReadingPhoto:
+    """Keep a photo of the meter as evidence for a reading: checked and stripped of its metadata
+    (readings.photos), stored under a random name. A superseded reading takes none: the later
+    reading is the one staff look at."""
+    channel = Reading.Channel(channel)
+    photo = photo_clean(content)  # before the transaction: decoding a photo takes a while
+    with transaction.atomic():
+        # The row lock: two photos sent at once must not both pass the limit.
+        reading = Reading.objects.select_for_update().get(pk=reading_id)
+        if reading.status == Reading.Status.SUPERSEDED:
+            raise PhotoNotAccepted(status=reading.get_status_display())
+        if reading.photos.count() >= PHOTOS_PER_READING:
+            raise PhotoLimitReached(limit=PHOTOS_PER_READING)
+        kept = ReadingPhoto(
+            reading=reading,
+            width=photo.width,
+            height=photo.height,
+            size=len(photo.content),
+            channel=channel,
+            uploaded_by=uploaded_by,
+            uploaded_at=timezone.now(),
+        )
+        # The name tells nothing (not the account, the reading or the time) and cannot be guessed.
+        kept.file.save(f"{secrets.token_urlsafe(24)}.jpg", ContentFile(photo.content), save=False)
+        try:
+            kept.save(force_insert=True)
+        except Exception:
+            kept.file.delete(save=False)  # no row, no file: nothing half-written
+            raise
+    return kept

@@ -149,6 +149,9 @@ def month_name(period) -> str:
     return f"{capfirst(MONTHS[period.month])} {period.year}"
 
 
+PHOTO_ANSWERS = (Reading.Status.NEEDS_REVIEW, Reading.Status.REJECTED)
+
+
 def reading_rows(readings) -> list[dict[str, str]]:
     """The readings table's cells as text, so the template only places them."""
     statuses = {value: str(label) for value, label in Reading.Status.choices}
@@ -164,6 +167,8 @@ def reading_rows(readings) -> list[dict[str, str]]:
             if reading.status == Reading.Status.REJECTED and reading.review_note
             else statuses[reading.status],
             "channel": channels[reading.channel],
+            # Held or rejected: the resident may answer with a photo of the meter.
+            "photo_id": reading.pk if reading.status in PHOTO_ANSWERS else None,
         }
         for reading in readings
     ]

@@ -10,9 +10,10 @@ only for `NotPrivate`), `language` the language to answer in ("uk", "en") and `n
 the channel calls the person (the greeting uses it).
 
 Events (`events.py`): `Text`, `Choice` (an offered option chosen: action and argument),
-`Command` (start, help, cancel, accounts, login, add), `Unreadable` (a sticker, photo,
-voice, file, location, contact; or an edited message) and `NotPrivate` (a group or a
-channel).
+`Command` (start, help, cancel, accounts, login, add), `Photo` (a picture's bytes, which a
+channel that can fetch them reports: attached to a reading as evidence), `Unreadable` (a
+sticker, voice, file, location, contact, a photo on a channel that does not fetch it; or an
+edited message) and `NotPrivate` (a group or a channel).
 
 Answers (`replies.py`), in order: `Reply` (a text, with a `Menu` of labels kept under the
 input or `Choices` attached to the message; it may replace the message whose option was
@@ -26,7 +27,7 @@ locked for the duration of one event.
 
 from botbridge.conversation import menus
 from botbridge.conversation.engine import CONFIRM, NUMBER, READING, SERIAL, converse
-from botbridge.conversation.events import COMMANDS, Choice, Command, Event, NotPrivate, Text, Unreadable
+from botbridge.conversation.events import COMMANDS, Choice, Command, Event, NotPrivate, Photo, Text, Unreadable
 from botbridge.conversation.replies import Answer, Choices, Menu, Notice, Option, Reply
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "NotPrivate",
     "Notice",
     "Option",
+    "Photo",
     "Reply",
     "Text",
     "Unreadable",

@@ -22,11 +22,20 @@ from accounts.services import (
 )
 from botbridge import actions, texts
 from botbridge.conversation import menus
-from botbridge.conversation.events import Choice, Command, Event, NotPrivate, Text, Unreadable
+from botbridge.conversation.events import Choice, Command, Event, NotPrivate, Photo, Text, Unreadable
 from botbridge.conversation.replies import Answer, Notice, Reply
 from botbridge.services import conversation_load, conversation_save
-from readings.errors import ConfirmationRequired
-from readings.selectors import account_history, account_overview, linked_meter, window_on
+from readings.errors import ConfirmationRequired, PhotoTooBig
+from readings.photos import MAX_BYTES as PHOTO_MAX_BYTES
+from readings.selectors import (
+    account_history,
+    account_overview,
+    linked_meter,
+    reading_awaiting_photo,
+    resident_reading,
+    window_on,
+)
+from readings.services import reading_photo_attach
 
 # The steps, named as aiogram named them when the bot kept its state through aiogram, so
 # the rows saved then still mean the same step.
@@ -87,6 +96,8 @@ def _answer(turn: Turn, event: Event) -> list[Answer]:
         return on_text(turn, event.text)
     if isinstance(event, Choice):
         return on_choice(turn, event)
+    if isinstance(event, Photo):
+        return on_photo(turn, event)
     if isinstance(event, Unreadable) and event.edited:
         return [Reply(texts.edited_ignored())]
     return [Reply(texts.text_only())]
@@ -231,12 +242,51 @@ def submit(turn: Turn, text: str, *, confirm: bool) -> list[Answer]:
         turn.go(READING)
         return [Reply(refusal.message)]
     turn.clear()
+    # Remembered until the conversation moves on: a photo sent next is evidence for this reading.
+    turn.go(None, recorded=recorded.reading.pk)
     return [Reply(texts.recorded(recorded.reading, recorded.cost, recorded.next_window), menus.main_menu())]
 
 
 def declined(turn: Turn) -> list[Answer]:
     turn.go(READING)
     return [Reply(texts.confirm_declined(turn.data["zones"]))]
+
+
+# --- A photo of the meter: evidence for a reading -------------------------------------------------
+
+
+def on_photo(turn: Turn, photo: Photo) -> list[Answer]:
+    """A photo goes with the reading it shows: the one sent as its caption while a reading is
+    asked for, the one just recorded in this chat, or the newest one staff hold or rejected."""
+    answers: list[Answer] = []
+    caption = photo.caption.replace("\x00", "\ufffd").strip()
+    if turn.step in (READING, CONFIRM) and caption:
+        answers = submit(turn, caption, confirm=False)
+        if "recorded" not in turn.data:  # refused or asked to confirm: the photo waits for a reading
+            return [*answers, Reply(texts.photo_after_reading())]
+    reading = _photo_target(turn)
+    if reading is None:
+        if turn.step in (READING, CONFIRM):
+            return [Reply(texts.photo_before_reading(turn.data["zones"]))]
+        return [Reply(texts.photo_without_reading(), menus.main_menu())]
+    try:
+        if photo.too_big:
+            raise PhotoTooBig(limit=PHOTO_MAX_BYTES // (1024 * 1024))
+        if photo.content is None:
+            return [*answers, Reply(texts.photo_not_received())]
+        reading_photo_attach(reading_id=reading.pk, content=photo.content, channel=turn.channel, uploaded_by=turn.user)
+    except DomainError as refusal:
+        return [*answers, Reply(refusal.message)]
+    return [*answers, Reply(texts.photo_added(reading))]
+
+
+def _photo_target(turn: Turn):
+    recorded = turn.data.get("recorded")
+    if recorded is not None and turn.step is None:
+        reading = resident_reading(user=turn.user, reading_id=recorded)
+        if reading is not None:
+            return reading
+    return reading_awaiting_photo(user=turn.user, meter_id=turn.data.get("meter_id"))
 
 
 # --- Chosen options: the accounts, an account's card, Так / Ні -----------------------------------

@@ -1,6 +1,6 @@
 """What a resident does, as every channel reports it to the engine."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # The commands a channel may report; the engine knows what each one means.
 COMMANDS = ("start", "help", "cancel", "accounts", "login", "add")
@@ -31,10 +31,23 @@ class Command:
 
 @dataclass(frozen=True)
 class Unreadable:
-    """Something that is not text: a sticker, photo, voice, file, location, contact; or an edit
-    of an earlier message (`edited=True`), which is never read either."""
+    """Something that is not text: a sticker, voice, file, location, contact, a photo on a channel
+    that does not fetch photos (Viber, Messenger); or an edit of an earlier message
+    (`edited=True`), which is never read either."""
 
     edited: bool = False
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A picture sent as a photo or as an image file, fetched by the channel: `content` is the
+    file as the platform stored it (checked and cleaned by the service, never by the channel),
+    `caption` the text sent with it. `content` None: the channel did not fetch it, because the
+    platform says it is larger than the service takes (`too_big`) or fetching it failed."""
+
+    content: bytes | None = field(repr=False)
+    caption: str = ""
+    too_big: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,4 +55,4 @@ class NotPrivate:
     """A message in a group or a channel: the conversation is held in private chats only."""
 
 
-Event = Text | Choice | Command | Unreadable | NotPrivate
+Event = Text | Choice | Command | Photo | Unreadable | NotPrivate

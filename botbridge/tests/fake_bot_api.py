@@ -42,6 +42,7 @@ MAX_TEXT_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_CALLBACK_ANSWER_LENGTH = 200
 MAX_COMMANDS = 100
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses larger files ("file is too big")
 # Long polls are capped so a test never waits long and stop() stays quick.
 MAX_LONG_POLL_SECONDS = 1.0
 
@@ -680,7 +681,15 @@ class _Message:
     from_bot: bool
 
 
+@dataclass
+class _File:
+    content: bytes
+    file_unique_id: str
+    file_path: str | None = None  # issued by getFile; downloadable only after it
+
+
 _PATH = re.compile(r"/bot(?P<token>[^/]*)/(?P<method>[^/]*)")
+_FILE_PATH = re.compile(r"/file/bot(?P<token>[^/]*)/(?P<path>.+)")
 
 
 def _describe(call: Call) -> str:
@@ -716,6 +725,8 @@ class FakeBotAPI(ServedInThread):
         self._poll_generation = 0
         self._webhook: dict = {}
         self._commands: dict[str, list[dict]] = {}
+        self._files: dict[str, _File] = {}
+        self.downloads: list[str] = []  # the file paths the bot downloaded, in order
         self.dropped_updates: list[dict] = []
         self._updates_arrived: asyncio.Event | None = None
         self._closing = False
@@ -733,11 +744,13 @@ class FakeBotAPI(ServedInThread):
             "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
+            "getFile": self._get_file,
         }
 
     # --- Lifecycle (ServedInThread)
 
     def routes(self, app: web.Application) -> None:
+        app.router.add_route("GET", "/file/{path:.*}", self._download)
         app.router.add_route("*", "/{path:.*}", self._handle)
 
     def on_loop(self) -> None:
@@ -906,6 +919,11 @@ class FakeBotAPI(ServedInThread):
         with self._lock:
             return len(self._pending)
 
+    def put_file(self, file_id: str, content: bytes, *, file_unique_id: str | None = None) -> None:
+        """A file Telegram holds (a photo a user sent): getFile finds it by `file_id`."""
+        with self._lock:
+            self._files[file_id] = _File(content=content, file_unique_id=file_unique_id or f"u-{file_id[-12:]}")
+
     def reset(self) -> None:
         """Forget the calls made so far; chats, messages and queued updates stay."""
         with self._lock:
@@ -961,7 +979,39 @@ class FakeBotAPI(ServedInThread):
         with self._lock:
             return handler(params)
 
+    async def _download(self, request: web.Request) -> web.Response:
+        """https://api.telegram.org/file/bot<token>/<file_path>: only a path getFile issued."""
+        match = _FILE_PATH.fullmatch(request.path)
+        with self._lock:
+            found = None
+            if match and match["token"] == self.token:
+                found = next((f for f in self._files.values() if f.file_path == match["path"]), None)
+            if found is None:
+                body = {"ok": False, "error_code": 404, "description": "Not Found"}
+                return web.json_response(body, status=404)
+            self.downloads.append(found.file_path)
+            return web.Response(body=found.content, content_type="application/octet-stream")
+
     # --- Methods (called with the lock held, except getUpdates)
+
+    def _get_file(self, params: dict) -> dict:
+        file_id = str(params.get("file_id") or "")
+        if not file_id:
+            raise _bad_request("file_id not specified")
+        found = self._files.get(file_id)
+        if found is None:
+            raise _bad_request("invalid file_id")
+        if len(found.content) > MAX_DOWNLOAD_BYTES:
+            raise _bad_request("file is too big")
+        # Telegram issues a path per request; it stays valid for at least an hour.
+        if found.file_path is None:
+            found.file_path = f"photos/file_{sum(f.file_path is not None for f in self._files.values())}.jpg"
+        return {
+            "file_id": file_id,
+            "file_unique_id": found.file_unique_id,
+            "file_size": len(found.content),
+            "file_path": found.file_path,
+        }
 
     def _chat(self, params: dict) -> dict:
         chat_id = params.get("chat_id")

@@ -422,3 +422,44 @@ def test_builders_describe_what_a_user_did() -> None:
     assert pressed.callback_query and pressed.callback_query.message
     assert pressed.callback_query.message.chat.id == pressed.callback_query.from_user.id
     assert blocked.my_chat_member and blocked.my_chat_member.new_chat_member.status == "kicked"
+
+
+# --- Files: getFile, then the download -------------------------------------------------------------
+
+
+def test_get_file_then_download_returns_the_files_bytes(fake_bot_api: FakeBotAPI) -> None:
+    fake_bot_api.put_file("AgACphoto1", b"\xff\xd8 the photo")
+
+    async def fetch(bot: Bot) -> tuple[str, bytes]:
+        file = await bot.get_file("AgACphoto1")
+        return file.file_path, (await bot.download_file(file.file_path)).getvalue()
+
+    path, content = with_bot(fake_bot_api, fetch)
+    assert content == b"\xff\xd8 the photo"
+    assert fake_bot_api.downloads == [path]
+
+
+def test_get_file_refuses_an_unknown_id_and_a_file_over_20_mb(fake_bot_api: FakeBotAPI) -> None:
+    fake_bot_api.put_file("AgACbig", b"\0" * (20 * 1024 * 1024 + 1))
+    for file_id, refusal in (("AgACnone", "invalid file_id"), ("AgACbig", "file is too big")):
+        with pytest.raises(TelegramBadRequest, match=refusal):
+            with_bot(fake_bot_api, lambda bot, file_id=file_id: bot.get_file(file_id))
+
+
+def test_a_file_is_downloadable_only_by_the_path_get_file_issued(fake_bot_api: FakeBotAPI) -> None:
+    fake_bot_api.put_file("AgACphoto2", b"secret")
+    address = urlsplit(fake_bot_api.base_url)
+
+    def status(path: str) -> int:
+        connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=5)
+        try:
+            connection.request("GET", path)
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    assert status(f"/file/bot{fake_bot_api.token}/photos/file_1.jpg") == 404  # no getFile yet
+    path = with_bot(fake_bot_api, lambda bot: bot.get_file("AgACphoto2")).file_path
+    assert status(f"/file/bot{fake_bot_api.token}/{path}") == 200
+    assert status(f"/file/bot123:wrong/{path}") == 404
+    assert fake_bot_api.downloads == [path]

@@ -136,16 +136,15 @@ def test_blocking_the_bot_is_recorded_silently_and_unblocking_clears_it(webhook_
 
 # --- Not text -------------------------------------------------------------------------------------
 
+# Photos and pictures sent as files are evidence for a reading: test_photo_flows.py.
 NOT_TEXT = {
-    "photo with a reading as caption": lambda: updates.photo(caption="1250"),
-    "photo": lambda: updates.photo(),
     "sticker": lambda: updates.sticker(),
     "voice": lambda: updates.voice(),
     "contact": lambda: updates.contact(),
     "contact without +": lambda: updates.contact(phone_number="380501234567"),
     "location": lambda: updates.location(),
     "document": lambda: updates.document(),
-    "document with a reading as caption": lambda: updates.document("pokazy.jpg", "image/jpeg", caption="1250"),
+    "document with a reading as caption": lambda: updates.document("pokazy.pdf", caption="1250"),
 }
 
 

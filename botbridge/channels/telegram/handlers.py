@@ -2,8 +2,9 @@
 
 import logging
 
+import aiohttp
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.filters.command import Command as CommandFilter
 from aiogram.filters.command import CommandException
@@ -20,11 +21,13 @@ from botbridge.conversation import (
     Event,
     Notice,
     NotPrivate,
+    Photo,
     Reply,
     Text,
     Unreadable,
     converse,
 )
+from readings.photos import MAX_BYTES as PHOTO_MAX_BYTES
 
 logger = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -58,7 +61,35 @@ async def event_of(message: Message, bot: Bot) -> Event:
         return command
     if message.text:
         return Text(message.text)
+    if picture := picture_of(message):
+        return await photo_fetch(bot, picture, message.caption or "")
     return Unreadable()
+
+
+def picture_of(message: Message):
+    """The largest size of a photo (Telegram sends several, smallest first), or an image sent as
+    a file (how phones send HEIC and full-quality photos); None for anything else."""
+    if message.photo:
+        return message.photo[-1]
+    document = message.document
+    if document is not None and (document.mime_type or "").startswith("image/"):
+        return document
+    return None
+
+
+async def photo_fetch(bot: Bot, picture, caption: str) -> Photo:
+    """The picture's bytes through the Bot API (getFile, then the file itself)."""
+    if (picture.file_size or 0) > PHOTO_MAX_BYTES:  # not fetched just to be refused
+        return Photo(content=None, caption=caption, too_big=True)
+    try:
+        file = await bot.get_file(picture.file_id)
+        if (file.file_size or 0) > PHOTO_MAX_BYTES:
+            return Photo(content=None, caption=caption, too_big=True)
+        content = await bot.download_file(file.file_path, timeout=60)
+    except (TelegramAPIError, aiohttp.ClientError, TimeoutError) as error:
+        logger.warning("photo %s not fetched: %s", picture.file_unique_id, error)
+        return Photo(content=None, caption=caption)
+    return Photo(content=content.getvalue(), caption=caption)
 
 
 async def answer(
