@@ -3,7 +3,8 @@
 import datetime as dt
 from collections.abc import Sequence
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Value
 from django.utils import timezone
 
 from accounts.errors import TooManyAttempts
@@ -18,7 +19,7 @@ from readings.errors import (
     ReviewReasonRequired,
     TooManyQuickAttempts,
 )
-from readings.models import IdempotencyKey, Reading
+from readings.models import ExportBatch, ExportedReading, IdempotencyKey, Reading
 from readings.parsing import check_values, parse_reading
 from readings.rules import assess
 
@@ -186,3 +187,51 @@ def _notify_reviewed(reading_id: int, channel: str) -> None:
 
     if notice_reading_reviewed(reading_id=reading_id) is not None:
         transaction.on_commit(lambda: enqueue(deliveries_send, channel))
+
+
+# --- Billing export ----------------------------------------------------------------------------
+
+
+def export_batch_record(*, period: dt.date, kind: str, exported_by: User, new_only: bool = False) -> ExportBatch:
+    """Record a run of the billing export and, in one INSERT … SELECT, the readings it gives.
+
+    The export then streams exactly the batch's readings, so the file and the record agree
+    whatever arrives meanwhile. `new_only`: only the period's readings that no completed batch
+    gave billing with their current status (new ones, and ones approved, rejected or
+    superseded since).
+    """
+    readings = Reading.objects.filter(period=period)
+    if new_only:
+        readings = readings.exclude(
+            Exists(
+                ExportedReading.objects.filter(
+                    reading=OuterRef("pk"), status=OuterRef("status"), batch__completed_at__isnull=False
+                )
+            )
+        )
+    with transaction.atomic():
+        batch = ExportBatch(
+            period=period,
+            format=ExportBatch.Format(kind),
+            new_only=new_only,
+            exported_by=exported_by,
+            started_at=timezone.now(),
+            readings_count=0,
+        )
+        batch.full_clean()
+        batch.save(force_insert=True)
+        # One statement, however many rows: a million readings never pass through Python.
+        rows = readings.order_by().annotate(batch_id=Value(batch.pk)).values_list("batch_id", "pk", "status")
+        select, params = rows.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {ExportedReading._meta.db_table} (batch_id, reading_id, status) {select}", params
+            )
+            batch.readings_count = cursor.rowcount
+        batch.save(update_fields=["readings_count"])
+    return batch
+
+
+def export_batch_complete(*, batch_id: int) -> None:
+    """The batch's last row has gone out: from now on its readings count as passed to billing."""
+    ExportBatch.objects.filter(pk=batch_id, completed_at__isnull=True).update(completed_at=timezone.now())
