@@ -51,8 +51,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('pk', models.CompositePrimaryKey('batch', 'reading', blank=True, editable=False, primary_key=True, serialize=False)),
                 ('status', models.CharField(max_length=16)),
-                ('batch', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='readings.exportbatch')),
-                ('reading', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='exports', to='readings.reading')),
+                ('batch', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='readings.exportbatch')),
+                ('reading', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='exports', to='readings.reading')),
             ],
         ),
         migrations.AddConstraint(
