@@ -190,6 +190,9 @@ class CanExportReadings(BasePermission):
         return bool(request.user and request.user.has_perm("readings.export_readings"))
 
 
+NEW_ONLY = {"true": True, "1": True, "false": False, "0": False}  # ?new_only=, as spelled in the schema
+
+
 class ExportView(APIView):
     permission_classes = [CanExportReadings]
 
@@ -220,9 +223,6 @@ class ExportView(APIView):
         return export.period_response(
             request._request, period, kind, exported_by=request.user, new_only=NEW_ONLY[new_only]
         )
-
-
-NEW_ONLY = {"true": True, "1": True, "false": False, "0": False}
 
 
 def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict:
