@@ -19,6 +19,7 @@ OPERATOR = [
     "readings.view_readingforreview",
     "readings.review_reading",
     "readings.view_calendaroverride",
+    "readings.view_exportbatch",
     "botbridge.view_broadcast",
     "botbridge.view_delivery",
 ]
@@ -39,7 +40,8 @@ ROLES = {"operator": OPERATOR, "supervisor": SUPERVISOR}
 
 
 # Permissions of models a later migration made: the migrations before it skip them.
-LATER_MODELS = ("accounts.view_channelidentity",)
+EXPORT_BATCHES = ("readings.view_exportbatch",)  # readings' export batches migration
+LATER_MODELS = ("accounts.view_channelidentity", *EXPORT_BATCHES)
 
 
 def roles_ensure(apps, *, skip_apps: tuple[str, ...] = (), skip_codes: tuple[str, ...] = ()) -> None:

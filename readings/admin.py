@@ -6,7 +6,7 @@ from django.db.models import OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -14,23 +14,66 @@ from accounts.errors import DomainError
 from portal.admin import DateDrilldownAdmin, ReadOnlyAdmin
 from readings import export, selectors
 from readings.labels import values_text
-from readings.models import CalendarOverride, Reading, ReadingForReview
+from readings.models import CalendarOverride, ExportBatch, Reading, ReadingForReview
 from readings.services import reading_approve, reading_flag, reading_reject
 from readings.window import add_months, check_in_range
+
+
+class BillingFilter(admin.SimpleListFilter):
+    """Whether a completed export batch has given the reading to billing (with the period
+    filter: what of a period billing has not had yet)."""
+
+    title = _("passed to billing")
+    parameter_name = "billing"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("yes")), ("no", _("not yet"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return selectors.readings_not_exported(queryset)
+        if self.value() == "yes":
+            return queryset.filter(exported_at__isnull=False)
+        return queryset
+
+
+class ExportBatchFilter(admin.SimpleListFilter):
+    """The readings one export batch gave (the batch list links here)."""
+
+    title = _("export batch")
+    parameter_name = "batch"
+
+    def lookups(self, request, model_admin):
+        return [(batch.pk, str(batch)) for batch in ExportBatch.objects.all()[:10]]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(exports__batch=self.value()) if self.value() else queryset
 
 
 @admin.register(Reading)
 class ReadingAdmin(SimpleHistoryAdmin, DateDrilldownAdmin, ReadOnlyAdmin):
     """Read-only for now: readings change only through the services (the staff issue adds actions)."""
 
-    list_display = ("meter", "account_number", "period", "values_display", "status", "channel", "submitted_at")
-    list_filter = ("status", "channel", "period", "meter__zones")
+    list_display = (
+        "meter",
+        "account_number",
+        "period",
+        "values_display",
+        "status",
+        "channel",
+        "submitted_at",
+        "exported_display",
+    )
+    list_filter = ("status", "channel", "period", "meter__zones", BillingFilter, ExportBatchFilter)
     search_fields = ("=meter__serial", "=meter__account__number", "=meter__account__eic", "=channel_user_key")
     list_select_related = ("meter__account", "submitted_by")
     date_hierarchy = "period"
 
     actions = ["flag_selected"]
     change_list_template = "admin/readings/reading/change_list.html"
+
+    def get_queryset(self, request):
+        return selectors.readings_with_export(super().get_queryset(request))
 
     def get_urls(self):
         export = path("export/", self.admin_site.admin_view(self.export_view), name="readings_reading_export")
@@ -85,9 +128,18 @@ class ReadingAdmin(SimpleHistoryAdmin, DateDrilldownAdmin, ReadOnlyAdmin):
             raise PermissionDenied
         form = ExportForm(request.GET or None)
         if form.is_valid():
-            return export.period_response(request, form.cleaned_data["period"], form.cleaned_data["format"])
-        context = {**self.admin_site.each_context(request), "title": _("Export for billing"), "form": form}
-        context["opts"] = self.model._meta
+            data = form.cleaned_data
+            return export.period_response(
+                request, data["period"], data["format"], exported_by=request.user, new_only=data["new_only"]
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Export for billing"),
+            "form": form,
+            "opts": self.model._meta,
+            "batches": ExportBatch.objects.select_related("exported_by")[:10],
+            "waiting": selectors.periods_not_exported(),
+        }
         return TemplateResponse(request, "admin/readings/export.html", context)
 
     def has_review_permission(self, request) -> bool:
@@ -105,6 +157,33 @@ class ReadingAdmin(SimpleHistoryAdmin, DateDrilldownAdmin, ReadOnlyAdmin):
     @admin.display(description=_("values"))
     def values_display(self, reading: Reading) -> str:
         return "/".join(map(str, reading.values))
+
+    @admin.display(description=_("passed to billing"), ordering="exported_at")
+    def exported_display(self, reading: Reading):
+        return timezone.localtime(reading.exported_at).strftime("%d.%m.%Y %H:%M") if reading.exported_at else "—"
+
+
+@admin.register(ExportBatch)
+class ExportBatchAdmin(ReadOnlyAdmin):
+    """Each run of the billing export: who, when, which period, how many readings (a link to them)."""
+
+    list_display = (
+        "pk",
+        "started_at",
+        "period",
+        "format",
+        "new_only",
+        "exported_by",
+        "readings_link",
+        "completed_at",
+    )
+    list_filter = ("period", "format", "new_only")
+    list_select_related = ("exported_by",)
+
+    @admin.display(description=_("readings"), ordering="readings_count")
+    def readings_link(self, batch: ExportBatch) -> str:
+        url = reverse("admin:readings_reading_changelist")
+        return format_html('<a href="{}?batch={}">{}</a>', url, batch.pk, batch.readings_count)
 
 
 @admin.register(CalendarOverride)
@@ -147,7 +226,12 @@ class PeriodForm(forms.Form):
 
 
 class ExportForm(PeriodForm):
-    format = forms.ChoiceField(label=_("Format"), choices=[("csv", "CSV"), ("xlsx", "XLSX (Excel)")])
+    format = forms.ChoiceField(label=_("Format"), choices=ExportBatch.Format.choices)
+    new_only = forms.BooleanField(
+        label=_("Only what is new since the earlier exports"),
+        help_text=_("Readings billing has not had yet, or not with their current status (approved, superseded…)."),
+        required=False,
+    )
 
 
 # The reason that asks for evidence: the resident answers with a photo in the bot or the cabinet.

@@ -1,8 +1,10 @@
 """The period's readings for the billing system, as CSV or XLSX, in bounded memory.
 
-Rows stream from a server-side cursor; CSV goes out line by line, XLSX is written
-row by row to a temporary file (xlsxwriter's constant-memory mode) and sent from it.
-The API and, later, the admin use these same functions.
+Each run is an export batch (readings.services.export_batch_record): the readings are recorded
+first, in one statement, and the file is made of exactly the batch's readings. Rows stream
+from a server-side cursor; CSV goes out line by line, XLSX is written row by row to a
+temporary file (xlsxwriter's constant-memory mode) and sent from it. The batch is marked
+complete once the last chunk has gone out. The API and the admin use these same functions.
 """
 
 import csv
@@ -18,7 +20,9 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
-from readings.models import Reading
+from accounts.models import User
+from readings.models import ExportBatch, Reading
+from readings.services import export_batch_complete, export_batch_record
 
 COLUMNS = (
     "account_number",
@@ -53,13 +57,18 @@ _FIELDS = (
 CHUNK = 5000
 
 
-def period_rows(period: dt.date) -> Iterator[tuple]:
-    """The period's readings, every status, in the order they were recorded; times in Kyiv.
+def period_rows(period: dt.date, batch: ExportBatch | None = None) -> Iterator[tuple]:
+    """The period's readings (only the batch's, given one), every status, in the order they
+    were recorded; times in Kyiv.
 
     Not sorted by account: sorting a million joined rows first made the first byte wait
-    minutes, while the primary key's order streams at once.
+    minutes, while the primary key's order streams at once (the batch's too: its primary key
+    leads with the batch, then the reading).
     """
-    rows = Reading.objects.filter(period=period).order_by("id").values_list(*_FIELDS).iterator(chunk_size=CHUNK)
+    readings = Reading.objects.filter(period=period)
+    if batch is not None:
+        readings = readings.filter(exports__batch=batch)
+    rows = readings.order_by("id").values_list(*_FIELDS).iterator(chunk_size=CHUNK)
     for row in rows:
         yield (*row[:-1], timezone.localtime(row[-1]).isoformat(timespec="seconds"))
 
@@ -97,17 +106,30 @@ FORMATS = {
 }
 
 
-def period_response(request: HttpRequest, period: dt.date, kind: str) -> StreamingHttpResponse:
-    """The period's readings as a streamed download, for the API and the admin alike."""
-    rows = period_rows(period)
+def period_response(
+    request: HttpRequest, period: dt.date, kind: str, *, exported_by: User, new_only: bool = False
+) -> StreamingHttpResponse:
+    """The period's readings (or only what is new) as a streamed download and an export batch,
+    for the API and the admin alike."""
+    batch = export_batch_record(period=period, kind=kind, exported_by=exported_by, new_only=new_only)
+    rows = period_rows(period, batch)
     if kind == "xlsx":
         file = xlsx_file(rows)
         chunks = iter(lambda: file.read(64 * 1024), b"")
     else:
         chunks = csv_lines(rows)
-    response = StreamingHttpResponse(_streamed(request, chunks), content_type=FORMATS[kind])
-    response["Content-Disposition"] = f'attachment; filename="readings-{period:%Y-%m}.{kind}"'
+    response = StreamingHttpResponse(_streamed(request, _completing(chunks, batch.pk)), content_type=FORMATS[kind])
+    new = "-new" if new_only else ""
+    response["Content-Disposition"] = f'attachment; filename="readings-{period:%Y-%m}{new}-{batch.pk}.{kind}"'
+    response["X-Export-Batch"] = str(batch.pk)
+    response["X-Export-Readings"] = str(batch.readings_count)
     return response
+
+
+def _completing(chunks: Iterator, batch_id: int) -> Iterator:
+    """The chunks, then the batch marked complete; a download that breaks off never gets there."""
+    yield from chunks
+    export_batch_complete(batch_id=batch_id)
 
 
 def _streamed(request: HttpRequest, chunks: Iterator) -> Iterator | AsyncIterator:

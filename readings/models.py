@@ -205,3 +205,66 @@ class ReadingPhoto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reading} photo {self.pk}"
+
+
+class ExportBatch(models.Model):
+    """One run of the billing export: who took which period's readings, when, in which format."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX (Excel)"
+
+    period = models.DateField(_("period"))
+    format = models.CharField(_("format"), max_length=8, choices=Format.choices)
+    new_only = models.BooleanField(
+        _("only what is new"), help_text=_("Only readings billing has not had yet, or not with their current status.")
+    )
+    exported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("exported by"),
+    )
+    started_at = models.DateTimeField(_("started"), db_index=True)
+    # When the last row was handed to the web server; empty while the download runs, and for
+    # good when it broke off: such a batch does not count as passed to billing.
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    readings_count = models.PositiveIntegerField(_("readings"))
+
+    class Meta:
+        verbose_name = _("export batch")
+        verbose_name_plural = _("export batches")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(period__day=1), name="export_batch_period_first_of_month"),
+            models.CheckConstraint(condition=Q(format__in=["csv", "xlsx"]), name="export_batch_format_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.period:%Y-%m} {self.format}"
+
+
+class ExportedReading(models.Model):
+    """A reading as a batch exported it: the status is the one billing was given."""
+
+    pk = models.CompositePrimaryKey("batch", "reading")  # the batch's rows in reading order, no extra index
+    # No index of their own: the primary key leads with the batch, the index below with the reading.
+    # No foreign key constraints either: checking them locks every exported reading's row
+    # (FOR KEY SHARE), which doubled a million-row export's time. The rows are only written by
+    # export_batch_record's INSERT … SELECT from the readings themselves, readings are never
+    # deleted (PROTECT) and a batch's rows go with it (CASCADE, done by Django).
+    batch = models.ForeignKey(
+        ExportBatch, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    reading = models.ForeignKey(
+        Reading, on_delete=models.PROTECT, related_name="exports", db_index=False, db_constraint=False
+    )
+    status = models.CharField(max_length=16)
+
+    class Meta:
+        # A reading's batches, for "passed to billing" and for what is new since.
+        indexes = [models.Index(fields=["reading", "batch"], name="exported_reading_by_reading")]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}:{self.reading_id}"

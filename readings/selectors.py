@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -14,7 +14,7 @@ from accounts.models import Meter, PersonalAccount, User
 from accounts.selectors import account_link_get
 from accounts.services import meter_serial_normalize
 from readings import window
-from readings.models import CalendarOverride, Reading, ReadingPhoto
+from readings.models import CalendarOverride, ExportBatch, ExportedReading, Reading, ReadingPhoto
 from readings.rules import JumpRule
 from readings.tariffs import estimate_cost
 
@@ -357,3 +357,49 @@ def reading_photo_for(*, user: User, photo_id: int) -> ReadingPhoto | None:
 
 def reading_photos(*, reading_id: int) -> list[ReadingPhoto]:
     return list(ReadingPhoto.objects.filter(reading_id=reading_id))
+
+
+# --- Billing export ----------------------------------------------------------------------------
+
+
+def _completed_exports() -> QuerySet[ExportedReading]:
+    """The exports of the outer reading that reached billing, first batch first (index
+    exported_reading_by_reading: one index probe per reading)."""
+    return ExportedReading.objects.filter(reading=OuterRef("pk"), batch__completed_at__isnull=False).order_by(
+        "batch_id"
+    )
+
+
+def readings_with_export(readings: QuerySet[Reading]) -> QuerySet[Reading]:
+    """The readings, each annotated `exported_at`: when the first completed export batch that
+    gave it to billing completed ("передано в білінг"), None while none has."""
+    return readings.annotate(exported_at=Subquery(_completed_exports().values("batch__completed_at")[:1]))
+
+
+def readings_not_exported(readings: QuerySet[Reading]) -> QuerySet[Reading]:
+    """The readings no completed export batch has given to billing yet."""
+    return readings.exclude(Exists(_completed_exports()))
+
+
+def reading_exported(reading: Reading) -> ExportBatch | None:
+    """The first completed export batch that gave the reading to billing, or None."""
+    return (
+        ExportBatch.objects.filter(pk__in=ExportedReading.objects.filter(reading=reading).values("batch_id"))
+        .filter(completed_at__isnull=False)
+        .order_by("pk")
+        .first()
+    )
+
+
+def periods_not_exported(*, periods: int = 3) -> list[tuple[dt.date, int]]:
+    """The current window's period and the ones before it, each with how many of its readings
+    no completed export batch has given to billing yet."""
+    current = window_on(timezone.localdate()).period
+    shown = [window.add_months(current, -months) for months in range(periods)]
+    counts = dict(
+        readings_not_exported(Reading.objects.filter(period__in=shown))
+        .order_by()
+        .values_list("period")
+        .annotate(count=Count("id"))
+    )
+    return [(period, counts.get(period, 0)) for period in shown]

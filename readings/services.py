@@ -5,7 +5,8 @@ import secrets
 from collections.abc import Sequence
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Value
 from django.utils import timezone
 
 from accounts.errors import TooManyAttempts
@@ -22,7 +23,7 @@ from readings.errors import (
     ReviewReasonRequired,
     TooManyQuickAttempts,
 )
-from readings.models import IdempotencyKey, Reading, ReadingPhoto
+from readings.models import ExportBatch, ExportedReading, IdempotencyKey, Reading, ReadingPhoto
 from readings.parsing import check_values, parse_reading
 from readings.photos import photo_clean
 from readings.rules import assess
@@ -228,3 +229,51 @@ def reading_photo_attach(*, reading_id: int, content: bytes, channel: str, uploa
             kept.file.delete(save=False)  # no row, no file: nothing half-written
             raise
     return kept
+
+
+# --- Billing export ----------------------------------------------------------------------------
+
+
+def export_batch_record(*, period: dt.date, kind: str, exported_by: User, new_only: bool = False) -> ExportBatch:
+    """Record a run of the billing export and, in one INSERT … SELECT, the readings it gives.
+
+    The export then streams exactly the batch's readings, so the file and the record agree
+    whatever arrives meanwhile. `new_only`: only the period's readings that no completed batch
+    gave billing with their current status (new ones, and ones approved, rejected or
+    superseded since).
+    """
+    readings = Reading.objects.filter(period=period)
+    if new_only:
+        readings = readings.exclude(
+            Exists(
+                ExportedReading.objects.filter(
+                    reading=OuterRef("pk"), status=OuterRef("status"), batch__completed_at__isnull=False
+                )
+            )
+        )
+    with transaction.atomic():
+        batch = ExportBatch(
+            period=period,
+            format=ExportBatch.Format(kind),
+            new_only=new_only,
+            exported_by=exported_by,
+            started_at=timezone.now(),
+            readings_count=0,
+        )
+        batch.full_clean()
+        batch.save(force_insert=True)
+        # One statement, however many rows: a million readings never pass through Python.
+        rows = readings.order_by().annotate(batch_id=Value(batch.pk)).values_list("batch_id", "pk", "status")
+        select, params = rows.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {ExportedReading._meta.db_table} (batch_id, reading_id, status) {select}", params
+            )
+            batch.readings_count = cursor.rowcount
+        batch.save(update_fields=["readings_count"])
+    return batch
+
+
+def export_batch_complete(*, batch_id: int) -> None:
+    """The batch's last row has gone out: from now on its readings count as passed to billing."""
+    ExportBatch.objects.filter(pk=batch_id, completed_at__isnull=True).update(completed_at=timezone.now())

@@ -3,7 +3,7 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from accounts.roles import roles_ensure
+from accounts.roles import EXPORT_BATCHES, roles_ensure
 
 
 def channel_identity_roles(apps, schema_editor):
@@ -12,7 +12,7 @@ def channel_identity_roles(apps, schema_editor):
     app_config.models_module = True
     create_permissions(app_config, apps=apps, verbosity=0)
     app_config.models_module = None
-    roles_ensure(apps)
+    roles_ensure(apps, skip_codes=EXPORT_BATCHES)
     # TelegramIdentity is gone: its content type (and so its permissions) is stale.
     content_types = apps.get_model("contenttypes", "ContentType").objects
     content_types.filter(app_label="accounts", model="telegramidentity").delete()

@@ -22,6 +22,7 @@ CHANGELISTS = [
     "admin:botbridge_delivery_changelist",
     "admin:readings_reading_dashboard",
     "admin:readings_reading_export",
+    "admin:readings_exportbatch_changelist",
 ]
 
 

@@ -190,6 +190,9 @@ class CanExportReadings(BasePermission):
         return bool(request.user and request.user.has_perm("readings.export_readings"))
 
 
+NEW_ONLY = {"true": True, "1": True, "false": False, "0": False}  # ?new_only=, as spelled in the schema
+
+
 class ExportView(APIView):
     permission_classes = [CanExportReadings]
 
@@ -197,9 +200,15 @@ class ExportView(APIView):
         parameters=[
             OpenApiParameter("period", OpenApiTypes.DATE, required=True, description="The 1st of a month."),
             OpenApiParameter("format", str, enum=["csv", "xlsx"]),
+            OpenApiParameter(
+                "new_only",
+                OpenApiTypes.BOOL,
+                description="Only readings no earlier completed export gave with their current status.",
+            ),
         ],
         responses={(200, "text/csv"): OpenApiTypes.BINARY, **errors(400, 401, 403)},
-        summary="The period's readings for billing (staff)",
+        summary="The period's readings for billing (staff); each call is recorded as an export batch",
+        description="The headers X-Export-Batch and X-Export-Readings give the batch's number and size.",
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         period = _date_param(request, "period")
@@ -208,7 +217,12 @@ class ExportView(APIView):
         kind = request.query_params.get("format", "csv")
         if kind not in export.FORMATS:
             raise exceptions.ValidationError({"format": [_("Use csv or xlsx.")]})
-        return export.period_response(request._request, period, kind)
+        new_only = request.query_params.get("new_only", "false").lower()
+        if new_only not in NEW_ONLY:
+            raise exceptions.ValidationError({"new_only": [_("Use true or false.")]})
+        return export.period_response(
+            request._request, period, kind, exported_by=request.user, new_only=NEW_ONLY[new_only]
+        )
 
 
 def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict:

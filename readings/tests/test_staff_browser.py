@@ -44,5 +44,10 @@ def test_a_supervisor_watches_the_window_and_approves_a_held_reading(browser_pag
 
         page.goto(browser_page.url("/admin/readings/reading/export/"))
         assert page.locator("h1").inner_text() == "Вивантаження для білінгу"
+        # Nothing has gone to billing yet: December's two readings wait, linked to their list.
+        page.locator('[data-period="2026-12-01"] a').click()
+        page.wait_for_url("**billing=no")
+        assert page.locator("#result_list tbody tr").count() == 2
+        page.go_back()
         browser_page.shot("export")
     assert Reading.objects.get(meter=held).status == "accepted"
