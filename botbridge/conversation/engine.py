@@ -26,7 +26,7 @@ from botbridge.conversation.events import Choice, Command, Event, NotPrivate, Te
 from botbridge.conversation.replies import Answer, Notice, Reply
 from botbridge.services import conversation_load, conversation_save
 from readings.errors import ConfirmationRequired
-from readings.selectors import account_history, account_overview, linked_meter, window_on
+from readings.selectors import account_history, account_overview, linked_meter, reading_states, window_on
 
 # The steps, named as aiogram named them when the bot kept its state through aiogram, so
 # the rows saved then still mean the same step.
@@ -294,8 +294,8 @@ def meter_chosen(turn: Turn, meter_id: str) -> list[Answer]:
 
 def history(turn: Turn, number: str) -> list[Answer]:
     overview = account_overview(user=turn.user, number=number)
-    readings = account_history(account_id=overview.account.pk)
-    return [Notice(), Reply(texts.history(number, readings), menus.back_to_account(number))]
+    states = reading_states(account_history(account_id=overview.account.pk))
+    return [Notice(), Reply(texts.history(number, states), menus.back_to_account(number))]
 
 
 def reminders(turn: Turn, number: str) -> list[Answer]:

@@ -1,0 +1,25 @@
+"""The receipt is required once 0008 gave every reading one (its own migration: PostgreSQL will
+not alter a table in the transaction that has just updated its rows under deferred constraints)."""
+
+from django.db import migrations, models
+
+import readings.receipts
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("readings", "0008_reading_receipt"),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name="historicalreading",
+            name="receipt",
+            field=models.CharField(db_index=True, default=readings.receipts.receipt_new, editable=False, max_length=8, verbose_name="receipt"),
+        ),
+        migrations.AlterField(
+            model_name="reading",
+            name="receipt",
+            field=models.CharField(default=readings.receipts.receipt_new, editable=False, max_length=8, unique=True, verbose_name="receipt"),
+        ),
+    ]
