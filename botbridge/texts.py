@@ -237,8 +237,9 @@ def history(number: str, states: Sequence[ReadingState]) -> str:
     lines = [_("Last readings of account {number}:").format(number=number)]
     for state in states:
         reading = state.reading
+        sent = day(timezone.localdate(reading.submitted_at))
         lines.append(
-            f"{day(timezone.localdate(reading.submitted_at))} · {reading.values_text} · {state.text} · "
+            f"{sent} · {reading.values_text} · {state.text.removesuffix('.')} · "
             f"{reading.get_channel_display()} · {state.receipt}"
         )
     return "\n".join(lines)

@@ -122,13 +122,14 @@ def account_overview(*, user: User, number: str) -> AccountOverview:
     link = account_link_get(user=user, number=number)
     meters = Meter.objects.filter(account=link.account, is_active=True).select_related("account").order_by("serial")
     today = timezone.localdate()
+    current = window_on(today)
     return AccountOverview(
         account=link.account,
         meters=[(meter, reading_last_accepted(meter=meter)) for meter in meters],
         reminders_enabled=link.reminders_enabled,
-        window=window_on(today),
+        window=current,
         today=today,
-        states=meters_current_states(meter_ids=[meter.pk for meter in meters], today=today),
+        states=meters_current_states(meter_ids=[meter.pk for meter in meters], today=today, current=current),
     )
 
 
@@ -295,11 +296,14 @@ def _replaced_by(reading: Reading) -> Reading | None:
         return None
 
 
-def meters_current_states(*, meter_ids: list[int], today: dt.date | None = None) -> dict[int, ReadingState]:
+def meters_current_states(
+    *, meter_ids: list[int], today: dt.date | None = None, current: window.Window | None = None
+) -> dict[int, ReadingState]:
     """Each meter's latest reading of the current window (or of the one just closed, until the
-    next opens) with its state, in two queries; meters with none are left out."""
+    next opens) with its state; meters with none are left out. `current` (window_on(today))
+    saves the calendar's query when the caller has it."""
     today = today or timezone.localdate()
-    current = window_on(today)
+    current = current or window_on(today)
     since = current.period if current.contains(today) else window.add_months(current.period, -1)
     readings = readings_with_export(
         Reading.objects.filter(meter_id__in=meter_ids, period__gte=since)

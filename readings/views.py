@@ -43,8 +43,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             meter["kind"] = METER_KINDS[meter["zones"]]
             if meter["last_reading"]:
                 meter["last_reading"]["values_text"] = values_text(meter["last_reading"]["values"])
+    banner = window_banner()
     states = selectors.meters_current_states(
-        meter_ids=[meter["id"] for account in accounts for meter in account["meters"]]
+        meter_ids=[meter["id"] for account in accounts for meter in account["meters"]], current=banner["window"]
     )
     attention = []  # held or rejected readings of the window: shown before anything else
     for account in accounts:
@@ -52,7 +53,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             meter["state"] = states.get(meter["id"])
             if meter["state"] and meter["state"].needs_attention:
                 attention.append((account["number"], meter["state"]))
-    context = {"accounts": accounts, "attention": attention, "nav": "dashboard", **window_banner()}
+    context = {"accounts": accounts, "attention": attention, "nav": "dashboard", **banner}
     return render(request, "cabinet/dashboard.html", context)
 
 
