@@ -301,3 +301,27 @@ def test_fifty_callers_at_once_each_send_their_reading(asterisk):
     sent = dict(Reading.objects.filter(channel="phone").values_list("meter__serial", "value1"))
     assert sent == {meter.serial: 1100 + n for n, meter in enumerate(meters)}
     settle(asterisk.server)
+
+
+def test_a_resend_in_the_window_says_which_reading_it_replaced_and_its_receipt(asterisk):
+    MeterFactory(account__number="123456789", serial="123", zones=2, initial_values=[1000, 500])
+    with time_machine.travel(IN_WINDOW, tick=True):
+        finished(asterisk.call(keys=["123456789#", "123#", "1100#", "600#", "1", None]))
+        call = finished(asterisk.call(keys=["123456789#", "123#", "1150#", "620#", "1", None]))
+    first, second = Reading.objects.order_by("submitted_at")
+    assert (first.status, second.replaces) == ("superseded", first)
+    after = heard(call)[heard(call).index("accepted") :]
+    assert after == [
+        "accepted",
+        "month-12",
+        "replaces",
+        "zone-day",
+        *digits("1100"),
+        "zone-night",
+        *digits("600"),
+        "replaces-receipt",
+        *digits(first.receipt),
+        *receipt_said(second.receipt),
+        "ask-another",
+        "goodbye",
+    ]
