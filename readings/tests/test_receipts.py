@@ -58,8 +58,8 @@ def page(client, url: str, when=IN_DEC_WINDOW) -> str:
 
 
 def text_of(html: str) -> str:
-    """What the resident reads: the page without tags, whitespace folded."""
-    return " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"</?strong>", "", html)).split())
+    """What the resident reads: the page without tags (inline ones run on), whitespace folded."""
+    return " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"</?(strong|span)\b[^>]*>", "", html)).split())
 
 
 # --- The code -------------------------------------------------------------------------------------
