@@ -7,11 +7,15 @@ the cabinet, the bot, the phone menu's texts and the API say the same thing. No 
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from readings.receipts import receipt_display
+
+if TYPE_CHECKING:  # the models import this module's neighbours; the names are for the reader
+    from readings.models import Reading
 
 
 class State(StrEnum):
@@ -34,8 +38,8 @@ NEEDS_ATTENTION = (State.IN_REVIEW, State.REJECTED)
 @dataclass(frozen=True)
 class ReadingState:
     state: State
-    reading: object  # the Reading (typed loosely: this module stays free of the models)
-    replaced_by: object | None = None  # the Reading that superseded it
+    reading: "Reading"
+    replaced_by: "Reading | None" = None  # the reading that superseded it
     resend_until: dt.date | None = None  # the last day a corrected reading still counts for its period
 
     @property
@@ -106,12 +110,12 @@ def review_reason_text(reason: str, note: str = "") -> str:
     return _("Staff asked to check it.")
 
 
-def receipt_line(reading) -> str:
+def receipt_line(reading: "Reading") -> str:
     """'Receipt 4829-1307': what the resident quotes to the contact centre."""
     return _("Receipt {receipt}").format(receipt=receipt_display(reading.receipt))
 
 
-def replaces_line(earlier) -> str:
+def replaces_line(earlier: "Reading") -> str:
     """A resend in the window says which earlier reading it replaces."""
     return _("It replaces the reading {values} sent {sent} (receipt {receipt}).").format(
         values=earlier.values_text,
