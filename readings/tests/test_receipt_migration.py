@@ -1,4 +1,4 @@
-"""0008/0009: readings sent before receipts existed get one each, and a resend knows what it replaced."""
+"""0008-0010: readings sent before receipts existed get one each, and a resend knows what it replaced."""
 
 import datetime as dt
 import re
@@ -9,7 +9,7 @@ from django.core.management import call_command
 from accounts.tests.factories import MeterFactory
 from conftest import kyiv, migrate_to
 
-BEFORE, AFTER = ("readings", "0007_channel_phone"), ("readings", "0009_reading_receipt_required")
+BEFORE, AFTER = ("readings", "0007_channel_phone"), ("readings", "0010_reading_receipt_required")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,5 +1,4 @@
-"""The receipt is required once 0008 gave every reading one (its own migration: PostgreSQL will
-not alter a table in the transaction that has just updated its rows under deferred constraints)."""
+"""The receipt is required once 0009 gave every reading one."""
 
 from django.db import migrations, models
 
@@ -8,7 +7,7 @@ import readings.receipts
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("readings", "0008_reading_receipt"),
+        ("readings", "0009_reading_receipt_backfill"),
     ]
 
     operations = [
