@@ -1,7 +1,6 @@
 """Receipts and states in a real browser at 390×844: what a resident sees on the first screen."""
 
 import time_machine
-from django.contrib.auth.models import Group
 
 from accounts.models import AccountLink
 from accounts.services import channel_identity_resolve, signin_link_issue
@@ -27,8 +26,7 @@ def test_a_rejected_reading_is_the_first_thing_the_dashboard_shows_and_a_resend_
     user = channel_identity_resolve(channel="telegram", external_id="4343", display_name="Марія")
     AccountLink.objects.create(user=user, account=meter.account)
     number = meter.account.number
-    supervisor = UserFactory(is_staff=True)
-    supervisor.groups.add(Group.objects.get(name="supervisor"))
+    supervisor = UserFactory(is_staff=True)  # the service decides; admin checks the permission
     rejected = reading_submit(
         meter=meter, text="9000", channel="web", confirm=True, submitted_by=user, submitted_at=kyiv(2026, 12, 1, 9)
     )
