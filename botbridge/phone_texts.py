@@ -75,6 +75,14 @@ PROMPTS: dict[str, Promise] = {
         "Readings are not being accepted now, so this one is kept as a control reading and does not count "
         "for the month. The next window opens on",
     ),
+    "replaces": pgettext_lazy("phone prompt", "It replaces the reading sent earlier in this window:"),
+    "replaces-receipt": pgettext_lazy("phone prompt", "whose receipt number was"),
+    "receipt": pgettext_lazy(
+        "phone prompt",
+        "Please write down the receipt number of this reading, and quote it to the contact centre if you ask "
+        "about it. The receipt number is",
+    ),
+    "receipt-again": pgettext_lazy("phone prompt", "Once more, the receipt number is"),
     "ask-another": pgettext_lazy("phone prompt", "To send another reading, press 1."),
     "goodbye": pgettext_lazy("phone prompt", "Thank you for calling. Goodbye!"),
     "no-input": pgettext_lazy("phone prompt", "You have not entered anything."),
@@ -226,6 +234,11 @@ def values(zones: int, values: Sequence[int]) -> list[str]:
     if zones == 1:
         return digits(values[0])
     return [part for zone, value in zip(ZONES[zones], values, strict=True) for part in (f"zone-{zone}", *digits(value))]
+
+
+def receipt(code: str) -> list[str]:
+    """A receipt code digit by digit (its two groups are what the cabinet shows as 4829-1307)."""
+    return digits(code)
 
 
 def refusal(code: str) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
@@ -19,6 +19,7 @@ from accounts.masking import mask_address
 from readings.labels import METER_KINDS, ZONE_NAMES
 from readings.models import Reading
 from readings.parsing import reading_example
+from readings.states import ReadingState, receipt_line, replaces_line
 from readings.window import Window
 
 # The seed's reply keyboard, word for word.
@@ -128,26 +129,46 @@ def window_line(window: Window, today: dt.date) -> str:
     return _("Readings are not accepted now. The next window: {span}.").format(span=span(window))
 
 
-def meter_line(meter, last: Reading | None) -> str:
-    line = _("Meter {serial}: {kind}, {digits} digits.").format(
-        serial=meter.serial, kind=METER_KINDS[meter.zones], digits=meter.digits
-    )
-    if last is None:
-        return line + "\n" + _("No accepted readings yet.")
-    return (
-        line
-        + "\n"
-        + _("Last accepted reading: {values} (as of {period}, sent {sent}).").format(
-            values=last.values_text, period=day(last.period), sent=day(last.submitted_at.date())
+def meter_line(meter, last: Reading | None, state: ReadingState | None = None) -> str:
+    """The meter, what became of its latest reading of the window (first), and its last accepted one."""
+    lines = [
+        _("Meter {serial}: {kind}, {digits} digits.").format(
+            serial=meter.serial, kind=METER_KINDS[meter.zones], digits=meter.digits
         )
-    )
+    ]
+    if state is not None:
+        lines.append(state_lines(state))
+    if last is None:
+        lines.append(_("No accepted readings yet."))
+    elif state is None or state.reading.pk != last.pk:
+        lines.append(
+            _("Last accepted reading: {values} (as of {period}, sent {sent}).").format(
+                values=last.values_text, period=day(last.period), sent=day(last.submitted_at.date())
+            )
+        )
+    return "\n".join(lines)
+
+
+def state_lines(state: ReadingState) -> str:
+    """A reading of the window: its value, what became of it, its receipt, and what to do next."""
+    lines = [
+        _("Latest reading sent: {values}, {sent}. {state} {receipt}.").format(
+            values=state.reading.values_text,
+            sent=day(timezone.localdate(state.reading.submitted_at)),
+            state=state.text,
+            receipt=state.receipt,
+        )
+    ]
+    if state.next_step:
+        lines.append(state.next_step)
+    return "\n".join(lines)
 
 
 def account_card(overview) -> str:
     lines = [
         _("Personal account {number}").format(number=overview.account.number),
         mask_address(overview.account.address),
-        *(meter_line(meter, last) for meter, last in overview.meters),
+        *(meter_line(meter, last, overview.states.get(meter.pk)) for meter, last in overview.meters),
         window_line(overview.window, overview.today),
     ]
     if not overview.meters:
@@ -181,10 +202,11 @@ def confirm_declined(zones: int) -> str:
 def recorded(reading: Reading, cost: Decimal | None, next_window: Window) -> str:
     shown = reading.values_text
     if reading.status == Reading.Status.CONTROL:
-        return _(
+        control = _(
             "The window is closed now, so the reading {values} is kept as a control reading; "
             "it does not count for the month.\nThe next window: {span}."
         ).format(values=shown, span=span(next_window))
+        return "\n".join([control, *receipt_lines(reading)])
     if reading.status == Reading.Status.NEEDS_REVIEW:
         head = _("Saved and passed to staff for a check: {values}.").format(values=shown)
     else:
@@ -198,17 +220,27 @@ def recorded(reading: Reading, cost: Decimal | None, next_window: Window) -> str
         lines.append(_("Consumption: {used}.").format(used=used))
     if cost is not None:
         lines.append(_("Estimated cost: {cost} UAH (an estimate, not a bill).").format(cost=number_format(cost, 2)))
-    return "\n".join(lines)
+    return "\n".join([*lines, *receipt_lines(reading)])
 
 
-def history(number: str, readings: Sequence[Reading]) -> str:
-    if not readings:
+def receipt_lines(reading: Reading) -> list[str]:
+    """The receipt to quote, and the earlier reading of the window this one replaced."""
+    lines = [receipt_line(reading) + ". " + _("Quote it to the contact centre if you ask about this reading.")]
+    if reading.replaces is not None:
+        lines.append(replaces_line(reading.replaces))
+    return lines
+
+
+def history(number: str, states: Sequence[ReadingState]) -> str:
+    if not states:
         return _("Account {number} has no readings yet.").format(number=number)
     lines = [_("Last readings of account {number}:").format(number=number)]
-    for reading in readings:
+    for state in states:
+        reading = state.reading
+        sent = day(timezone.localdate(reading.submitted_at))
         lines.append(
-            f"{day(reading.submitted_at.date())} · {reading.values_text} · {reading.get_status_display()} · "
-            f"{reading.get_channel_display()}"
+            f"{sent} · {reading.values_text} · {state.text.removesuffix('.')} · "
+            f"{reading.get_channel_display()} · {state.receipt}"
         )
     return "\n".join(lines)
 
@@ -328,14 +360,21 @@ def review_outcome(reading: Reading) -> str:
         "period": day(reading.period),
         "number": reading.meter.account.number,
     }
+    receipt = "\n" + receipt_line(reading) + "."
     if reading.status == Reading.Status.ACCEPTED:
-        return _("Staff checked your reading {values} as of {period} (account {number}): it is accepted.").format(
-            **details
+        return (
+            _("Staff checked your reading {values} as of {period} (account {number}): it is accepted.").format(
+                **details
+            )
+            + receipt
         )
-    return _(
-        "Staff checked your reading {values} as of {period} (account {number}) and rejected it: {reason}\n"
-        "Check the meter and send the reading again through “{menu}”."
-    ).format(reason=reading.review_note, menu=MENU_ACCOUNTS, **details)
+    return (
+        _(
+            "Staff checked your reading {values} as of {period} (account {number}) and rejected it: {reason}\n"
+            "Check the meter and send the reading again through “{menu}”."
+        ).format(reason=reading.review_note, menu=MENU_ACCOUNTS, **details)
+        + receipt
+    )
 
 
 # --- Shorter labels, for platforms with tighter buttons than Telegram's -----------------------------

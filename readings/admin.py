@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -15,6 +15,7 @@ from portal.admin import DateDrilldownAdmin, ReadOnlyAdmin
 from readings import export, selectors
 from readings.labels import values_text
 from readings.models import CalendarOverride, ExportBatch, Reading, ReadingForReview
+from readings.receipts import receipt_normalize
 from readings.services import reading_approve, reading_flag, reading_reject
 from readings.window import add_months, check_in_range
 
@@ -50,11 +51,24 @@ class ExportBatchFilter(admin.SimpleListFilter):
         return queryset.filter(exports__batch=self.value()) if self.value() else queryset
 
 
+class ReceiptSearch:
+    """The search box also finds a reading by its receipt, typed as a resident reads it out
+    ("4829-1307", "4829 1307", "№48291307"), which the plain search would split into words."""
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        code = receipt_normalize(search_term)
+        if code is None:
+            return found, may_have_duplicates
+        return queryset.filter(Q(receipt=code) | Q(pk__in=found.values("pk"))), may_have_duplicates
+
+
 @admin.register(Reading)
-class ReadingAdmin(SimpleHistoryAdmin, DateDrilldownAdmin, ReadOnlyAdmin):
+class ReadingAdmin(ReceiptSearch, SimpleHistoryAdmin, DateDrilldownAdmin, ReadOnlyAdmin):
     """Read-only for now: readings change only through the services (the staff issue adds actions)."""
 
     list_display = (
+        "receipt_display",
         "meter",
         "account_number",
         "period",
@@ -66,6 +80,8 @@ class ReadingAdmin(SimpleHistoryAdmin, DateDrilldownAdmin, ReadOnlyAdmin):
     )
     list_filter = ("status", "channel", "period", "meter__zones", BillingFilter, ExportBatchFilter)
     search_fields = ("=meter__serial", "=meter__account__number", "=meter__account__eic", "=channel_user_key")
+    search_help_text = _("Account number, meter serial, EIC, a chat's user id, or a receipt (4829-1307).")
+    readonly_fields = ("receipt",)
     list_select_related = ("meter__account", "submitted_by")
     date_hierarchy = "period"
 
@@ -157,6 +173,10 @@ class ReadingAdmin(SimpleHistoryAdmin, DateDrilldownAdmin, ReadOnlyAdmin):
     @admin.display(description=_("values"))
     def values_display(self, reading: Reading) -> str:
         return "/".join(map(str, reading.values))
+
+    @admin.display(description=_("receipt"), ordering="receipt")
+    def receipt_display(self, reading: Reading) -> str:
+        return reading.receipt_display
 
     @admin.display(description=_("passed to billing"), ordering="exported_at")
     def exported_display(self, reading: Reading):
@@ -262,7 +282,7 @@ class RejectForm(forms.Form):
 
 
 @admin.register(ReadingForReview)
-class ReviewQueueAdmin(ReadOnlyAdmin):
+class ReviewQueueAdmin(ReceiptSearch, ReadOnlyAdmin):
     """Readings held for review, oldest first, each with the meter's previous accepted reading beside it."""
 
     list_display = (

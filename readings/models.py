@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import Meter
 from readings.labels import values_text
+from readings.receipts import receipt_display, receipt_new
 
 
 class Reading(models.Model):
@@ -69,6 +70,18 @@ class Reading(models.Model):
     )
     reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
     review_note = models.CharField(_("review note"), max_length=300, blank=True)
+    # What the resident quotes to the contact centre (readings.receipts). reading_submit picks one
+    # no other reading has; the default covers rows made elsewhere (imports, fixtures).
+    receipt = models.CharField(_("receipt"), max_length=8, unique=True, default=receipt_new, editable=False)
+    # The reading of the same window this one superseded, so both can say which is which.
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        verbose_name=_("replaces"),
+    )
     history = HistoricalRecords()  # the audit trail: who changed what, when
 
     class Meta:
@@ -111,6 +124,10 @@ class Reading(models.Model):
     @property
     def values_text(self) -> str:
         return values_text(self.values)
+
+    @property
+    def receipt_display(self) -> str:
+        return receipt_display(self.receipt)
 
     @property
     def consumption(self) -> tuple[int, ...] | None:

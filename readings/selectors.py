@@ -1,7 +1,8 @@
 """Reads of readings and windows that more than one channel needs."""
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from accounts.services import meter_serial_normalize
 from readings import window
 from readings.models import CalendarOverride, ExportBatch, ExportedReading, Reading, ReadingPhoto
 from readings.rules import JumpRule
+from readings.states import ReadingState, State, receipt_line, replaces_line
 from readings.tariffs import estimate_cost
 
 USUAL_HISTORY_READINGS = 6
@@ -96,9 +98,11 @@ def reading_last_accepted(*, meter: Meter) -> Reading | None:
 def account_history(*, account_id: int, limit: int = 6) -> list[Reading]:
     """The account's latest readings over all its meters, replaced ones included."""
     return list(
-        Reading.objects.filter(meter__account_id=account_id)
-        .select_related("meter")
-        .order_by("-submitted_at", "-id")[:limit]
+        readings_with_export(
+            Reading.objects.filter(meter__account_id=account_id)
+            .select_related("meter", "replaced_by")
+            .order_by("-submitted_at", "-id")
+        )[:limit]
     )
 
 
@@ -109,6 +113,8 @@ class AccountOverview:
     reminders_enabled: bool
     window: window.Window  # the open window, or the next one
     today: dt.date
+    # Each meter's latest reading of the current window (by meter id), what the resident sees first.
+    states: dict[int, ReadingState] = field(default_factory=dict)
 
 
 def account_overview(*, user: User, number: str) -> AccountOverview:
@@ -116,12 +122,14 @@ def account_overview(*, user: User, number: str) -> AccountOverview:
     link = account_link_get(user=user, number=number)
     meters = Meter.objects.filter(account=link.account, is_active=True).select_related("account").order_by("serial")
     today = timezone.localdate()
+    current = window_on(today)
     return AccountOverview(
         account=link.account,
         meters=[(meter, reading_last_accepted(meter=meter)) for meter in meters],
         reminders_enabled=link.reminders_enabled,
-        window=window_on(today),
+        window=current,
         today=today,
+        states=meters_current_states(meter_ids=[meter.pk for meter in meters], today=today, current=current),
     )
 
 
@@ -173,6 +181,7 @@ def accounts_with_meters(*, user: User, number: str | None = None) -> list[dict]
             "address": account.address,
             "meters": [
                 {
+                    "id": meter.pk,
                     "serial": meter.serial,
                     "zones": meter.zones,
                     "digits": meter.digits,
@@ -200,6 +209,16 @@ class Outcome:
     cost: Decimal | None  # the estimate of the consumption it adds, when it counts for a period
     next_window: window.Window  # the window after the reading's period
 
+    @property
+    def receipt(self) -> str:
+        return receipt_line(self.reading)
+
+    @property
+    def replaces(self) -> str:
+        """Which earlier reading of the window this one replaced; empty when none."""
+        earlier = self.reading.replaces
+        return replaces_line(earlier) if earlier is not None else ""
+
 
 def reading_outcome(reading: Reading) -> Outcome:
     counts = reading.status != Reading.Status.CONTROL and reading.consumption is not None
@@ -210,12 +229,100 @@ def reading_outcome(reading: Reading) -> Outcome:
     )
 
 
+# --- A reading's state for the resident ----------------------------------------------------------
+
+
+def reading_state(
+    reading: Reading, *, today: dt.date | None = None, period_window: window.Window | None = None
+) -> ReadingState:
+    """What became of `reading`, as every channel tells the resident (readings.states names it).
+
+    `period_window` (the window of the reading's period) saves a query when the caller has it.
+    """
+    today = today or timezone.localdate()
+    replaced_by = None
+    resend_until = None
+    status = reading.status
+    if status == Reading.Status.SUPERSEDED:
+        state = State.SUPERSEDED
+        replaced_by = _replaced_by(reading)
+    elif status == Reading.Status.CONTROL:
+        state = State.CONTROL
+    elif status in (Reading.Status.REJECTED, Reading.Status.NEEDS_REVIEW):
+        state = State.REJECTED if status == Reading.Status.REJECTED else State.IN_REVIEW
+        shown = period_window or window_for_period(reading.period)
+        if today <= shown.closes:  # a corrected reading sent now still counts for the period
+            resend_until = shown.closes
+    elif passed_to_billing(reading):
+        state = State.BILLED
+    elif reading.reviewed_at is not None:
+        state = State.APPROVED
+    else:
+        state = State.ACCEPTED
+    return ReadingState(state=state, reading=reading, replaced_by=replaced_by, resend_until=resend_until)
+
+
+def reading_states(readings: Sequence[Reading], *, today: dt.date | None = None) -> list[ReadingState]:
+    """reading_state of each reading, with one window query per period rather than per reading."""
+    today = today or timezone.localdate()
+    windows: dict[dt.date, window.Window] = {}
+    states = []
+    for reading in readings:
+        if reading.status in (Reading.Status.REJECTED, Reading.Status.NEEDS_REVIEW) and reading.period not in windows:
+            windows[reading.period] = window_for_period(reading.period)
+        states.append(reading_state(reading, today=today, period_window=windows.get(reading.period)))
+    return states
+
+
+def passed_to_billing(reading: Reading) -> bool:
+    """Whether a completed billing export batch gave the reading to billing: without a query
+    when the reading comes from readings_with_export (its `exported_at`), else one."""
+    if hasattr(reading, "exported_at"):
+        return reading.exported_at is not None
+    return reading_exported(reading) is not None
+
+
+def _replaced_by(reading: Reading) -> Reading | None:
+    try:
+        return reading.replaced_by
+    except Reading.replaced_by.RelatedObjectDoesNotExist:
+        return None
+
+
+def meters_current_states(
+    *, meter_ids: list[int], today: dt.date | None = None, current: window.Window | None = None
+) -> dict[int, ReadingState]:
+    """Each meter's latest reading of the current window (or of the one just closed, until the
+    next opens) with its state; meters with none are left out. `current` (window_on(today))
+    saves the calendar's query when the caller has it."""
+    today = today or timezone.localdate()
+    current = current or window_on(today)
+    since = current.period if current.contains(today) else window.add_months(current.period, -1)
+    readings = readings_with_export(
+        Reading.objects.filter(meter_id__in=meter_ids, period__gte=since)
+        .select_related("meter", "replaced_by", "replaces")
+        .order_by("-submitted_at", "-id")
+    )
+    latest: dict[int, Reading] = {}
+    for reading in readings:
+        latest.setdefault(reading.meter_id, reading)
+    windows = {current.period: current}
+    states = {}
+    for meter_id, reading in latest.items():
+        if reading.period not in windows:
+            windows[reading.period] = window_for_period(reading.period)
+        states[meter_id] = reading_state(reading, today=today, period_window=windows[reading.period])
+    return states
+
+
 def reading_by_id(*, reading_id: int) -> Reading | None:
-    return Reading.objects.filter(pk=reading_id).select_related("meter").first()
+    return Reading.objects.filter(pk=reading_id).select_related("meter", "replaces").first()
 
 
 def account_reading(*, account_id: int, reading_id: int) -> Reading | None:
-    return Reading.objects.filter(pk=reading_id, meter__account_id=account_id).select_related("meter").first()
+    return (
+        Reading.objects.filter(pk=reading_id, meter__account_id=account_id).select_related("meter", "replaces").first()
+    )
 
 
 @dataclass(frozen=True)
@@ -269,7 +376,9 @@ def _month_use(period: dt.date, readings: list[Reading]) -> MonthUse:
 
 def account_readings(*, account_id: int, since: dt.date | None = None) -> QuerySet[Reading]:
     """Every reading sent for the account, newest first, replaced meters included."""
-    readings = Reading.objects.filter(meter__account_id=account_id).select_related("meter", "submitted_by")
+    readings = readings_with_export(
+        Reading.objects.filter(meter__account_id=account_id).select_related("meter", "submitted_by", "replaced_by")
+    )
     if since is not None:
         readings = readings.filter(period__gte=since)
     return readings.order_by("-submitted_at", "-id")

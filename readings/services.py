@@ -26,6 +26,7 @@ from readings.errors import (
 from readings.models import ExportBatch, ExportedReading, IdempotencyKey, Reading, ReadingPhoto
 from readings.parsing import check_values, parse_reading
 from readings.photos import photo_clean
+from readings.receipts import receipt_new
 from readings.rules import assess
 
 STANDING = selectors.STANDING
@@ -77,6 +78,7 @@ def reading_submit(
             rule=selectors.jump_rule(),
             confirmed=confirm,
         )
+        replaced = None
         if in_window:
             status = Reading.Status.NEEDS_REVIEW if assessment.review_reason else Reading.Status.ACCEPTED
             # One by one (there is at most one), so the audit trail records the change.
@@ -84,6 +86,7 @@ def reading_submit(
                 earlier.status = Reading.Status.SUPERSEDED
                 earlier._history_user = submitted_by
                 earlier.save(update_fields=["status"])
+                replaced = earlier
         else:
             status = Reading.Status.CONTROL
         consumption = list(assessment.consumption or ())
@@ -103,10 +106,20 @@ def reading_submit(
             submitted_at=submitted_at,
             channel_user_key=channel_user_key,
             ip_address=ip_address,
+            receipt=_receipt_unused(),
+            replaces=replaced,
         )
         reading._history_user = submitted_by  # the audit trail's "who" outside a web request too
         reading.save(force_insert=True)
         return reading
+
+
+def _receipt_unused() -> str:
+    # A clash is one in a hundred million per reading; the unique constraint is the last word.
+    while True:
+        code = receipt_new()
+        if not Reading.objects.filter(receipt=code).exists():
+            return code
 
 
 def _zone(values: Sequence[int], zone: int) -> int | None:

@@ -43,7 +43,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             meter["kind"] = METER_KINDS[meter["zones"]]
             if meter["last_reading"]:
                 meter["last_reading"]["values_text"] = values_text(meter["last_reading"]["values"])
-    context = {"accounts": accounts, "nav": "dashboard", **window_banner()}
+    banner = window_banner()
+    states = selectors.meters_current_states(
+        meter_ids=[meter["id"] for account in accounts for meter in account["meters"]], current=banner["window"]
+    )
+    attention = []  # held or rejected readings of the window: shown before anything else
+    for account in accounts:
+        for meter in account["meters"]:
+            meter["state"] = states.get(meter["id"])
+            if meter["state"] and meter["state"].needs_attention:
+                attention.append((account["number"], meter["state"]))
+    context = {"accounts": accounts, "attention": attention, "nav": "dashboard", **banner}
     return render(request, "cabinet/dashboard.html", context)
 
 
@@ -69,9 +79,18 @@ def account(request: HttpRequest, number: str) -> HttpResponse:
         reading = selectors.account_reading(account_id=link.account_id, reading_id=int(request.GET["recorded"]))
         context["outcome"] = selectors.reading_outcome(reading) if reading else None
     context["meters"] = [
-        {"meter": meter, "last": last, "form": forms[meter.pk], "kind": METER_KINDS[meter.zones]}
+        {
+            "meter": meter,
+            "last": last,
+            "state": overview.states.get(meter.pk),
+            "form": forms[meter.pk],
+            "kind": METER_KINDS[meter.zones],
+        }
         for meter, last in overview.meters
     ]
+    # Just sent, the outcome says it all; otherwise a held or rejected reading comes first.
+    if not context.get("outcome"):
+        context["attention"] = [state for state in overview.states.values() if state.needs_attention]
     context.update(window_banner(), address=mask_address(overview.account.address))
     return render(request, "cabinet/account.html", context, status=context["status"])
 
@@ -154,23 +173,20 @@ PHOTO_ANSWERS = (Reading.Status.NEEDS_REVIEW, Reading.Status.REJECTED)
 
 def reading_rows(readings) -> list[dict[str, str]]:
     """The readings table's cells as text, so the template only places them."""
-    statuses = {value: str(label) for value, label in Reading.Status.choices}
     channels = {value: str(label) for value, label in Reading.Channel.choices}
     return [
         {
-            "sent": timezone.localtime(reading.submitted_at).strftime("%d.%m.%Y %H:%M"),
-            "period": f"{reading.period:%m.%Y}",
-            "serial": reading.meter.serial,
-            "values": reading.values_text,
-            # A rejected reading says why: staff's reason is meant for the resident.
-            "status": f"{statuses[reading.status]}: {reading.review_note}"
-            if reading.status == Reading.Status.REJECTED and reading.review_note
-            else statuses[reading.status],
-            "channel": channels[reading.channel],
+            "sent": timezone.localtime(state.reading.submitted_at).strftime("%d.%m.%Y %H:%M"),
+            "period": f"{state.reading.period:%m.%Y}",
+            "serial": state.reading.meter.serial,
+            "values": state.reading.values_text,
+            # What became of it (a rejected one says why, a replaced one by what) and its receipt.
+            "status": f"{state.text} {state.receipt}.",
+            "channel": channels[state.reading.channel],
             # Held or rejected: the resident may answer with a photo of the meter.
-            "photo_id": reading.pk if reading.status in PHOTO_ANSWERS else None,
+            "photo_id": state.reading.pk if state.reading.status in PHOTO_ANSWERS else None,
         }
-        for reading in readings
+        for state in selectors.reading_states(list(readings))
     ]
 
 

@@ -32,6 +32,7 @@ from readings.selectors import (
     account_overview,
     linked_meter,
     reading_awaiting_photo,
+    reading_states,
     resident_reading,
     window_on,
 )
@@ -344,8 +345,8 @@ def meter_chosen(turn: Turn, meter_id: str) -> list[Answer]:
 
 def history(turn: Turn, number: str) -> list[Answer]:
     overview = account_overview(user=turn.user, number=number)
-    readings = account_history(account_id=overview.account.pk)
-    return [Notice(), Reply(texts.history(number, readings), menus.back_to_account(number))]
+    states = reading_states(account_history(account_id=overview.account.pk))
+    return [Notice(), Reply(texts.history(number, states), menus.back_to_account(number))]
 
 
 def reminders(turn: Turn, number: str) -> list[Answer]:

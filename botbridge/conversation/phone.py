@@ -190,6 +190,12 @@ class Menu:
             self.play("needs-review", *say.month(reading.period))
         else:
             self.play("accepted", *say.month(reading.period))
+        earlier = reading.replaces
+        if earlier is not None:  # a resend in the window: the caller hears which reading it replaced
+            self.play("replaces", *say.values(len(earlier.values), earlier.values), "replaces-receipt")
+            self.play(*say.receipt(earlier.receipt))
+        # Said twice: the caller is likely writing it down.
+        self.play("receipt", *say.receipt(reading.receipt), "receipt-again", *say.receipt(reading.receipt))
 
     def attempts_left(self, left: int | None) -> None:
         # Said when it matters (fewer than ten left): a long budget read digit by digit only confuses.

@@ -65,7 +65,7 @@ def seed_conversation(resident: Conversation) -> None:
         resident.say("Мої особові рахунки")
         resident.press("987654321")
         history = texts(resident.press("Останні показання"))
-        assert "1111/2222 · прийнято · Telegram" in history
+        assert "1111/2222 · Прийнято: зараховано на 01.12.2026 · Telegram · Квитанція " in history
 
     identity = ChannelIdentity.objects.get(channel="telegram", external_id=str(resident.user_id))
     assert AccountLink.objects.filter(user=identity.user).count() == 2

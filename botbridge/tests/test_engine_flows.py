@@ -91,7 +91,10 @@ def test_the_seed_conversation(db, resident):
         resident.say("Мої особові рахунки")
         resident.press("987654321")
         _notice, history = resident.press("Останні показання")
-        assert not history.replaces and "1111/2222 · прийнято · Telegram" in history.text
+        assert (
+            not history.replaces
+            and "1111/2222 · Прийнято: зараховано на 01.12.2026 · Telegram · Квитанція " in history.text
+        )
     reading = Reading.objects.get()
     assert (reading.channel, reading.channel_user_key, reading.submitted_by) == ("telegram", "111", resident.user)
 
@@ -220,7 +223,9 @@ def test_history_reminders_back_and_removal(home, resident):
         open_account(resident)
         resident.say("1100")
         open_account(resident)
-        assert "1100 · прийнято · Telegram" in said(resident.press("Останні показання"))
+        assert "1100 · Прийнято: зараховано на 01.12.2026 · Telegram · Квитанція " in said(
+            resident.press("Останні показання")
+        )
         _notice, card, _ask = resident.press("« Назад")
         assert card.replaces and "Особовий рахунок 123456789" in card.text
         toast, redrawn = resident.press("Нагадування: увімкнено")

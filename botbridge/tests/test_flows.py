@@ -152,7 +152,9 @@ def test_history_reminders_and_removal(home, webhook_resident):
         open_account(resident)
         resident.say("1100")
         open_account(resident)
-        assert "1100 · прийнято · Telegram" in texts(resident.press("Останні показання"))
+        assert "1100 · Прийнято: зараховано на 01.12.2026 · Telegram · Квитанція " in texts(
+            resident.press("Останні показання")
+        )
         resident.press("« Назад")
         assert "вимкнено" in texts(resident.press("Нагадування: увімкнено"))
         assert not AccountLink.objects.get().reminders_enabled

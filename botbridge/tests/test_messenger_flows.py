@@ -61,7 +61,7 @@ def test_the_seed_conversation(resident, fake_graph):
         resident.postback("accounts")
         resident.press("987654321")
         [history] = resident.press("Останні показання")
-        assert "1111/2222 · прийнято · Messenger" in texts([history])
+        assert "1111/2222 · Прийнято: зараховано на 01.12.2026 · Messenger · Квитанція " in texts([history])
 
         help_text = texts(resident.postback("help"))
         assert "Як передати показання" in help_text and "1111/2222 (день/ніч)" in help_text

@@ -35,6 +35,10 @@ def digits(number: str) -> list[str]:
     return [f"digit-{char}" for char in number]
 
 
+def receipt_said(code: str) -> list[str]:
+    return ["receipt", *digits(code), "receipt-again", *digits(code)]
+
+
 def test_a_one_zone_reading_from_greeting_to_goodbye_shows_in_the_cabinet(asterisk, client):
     meter = MeterFactory(account__number="123456789", serial="AB-0123", digits=5, initial_values=[1000])
     resident = UserFactory()
@@ -51,6 +55,7 @@ def test_a_one_zone_reading_from_greeting_to_goodbye_shows_in_the_cabinet(asteri
         "ask-confirm",
         "accepted",
         "month-12",  # the window of late November counts for December
+        *receipt_said(Reading.objects.get().receipt),  # said twice: the caller is writing it down
         "ask-another",
         "goodbye",
     ]
@@ -156,15 +161,16 @@ def test_an_unusual_jump_is_explained_and_sent_with_one_more_1(asterisk):
     MeterFactory(account__number="123456789", serial="123", initial_values=[1000])
     with time_machine.travel(IN_WINDOW, tick=True):
         call = finished(asterisk.call(keys=["123456789#", "123#", "9000#", "1", "1", None]))
-    assert heard(call)[-6:] == [
+    reading = Reading.objects.get()
+    assert heard(call)[-24:] == [
         "confirm-unusual-jump",
         "ask-send-anyway",
         "needs-review",
         "month-12",
+        *receipt_said(reading.receipt),
         "ask-another",
         "goodbye",
     ]
-    reading = Reading.objects.get()
     assert (reading.values, reading.status, reading.review_reason) == ((9000,), "needs_review", "unusual_jump")
 
 
@@ -180,8 +186,16 @@ def test_outside_the_window_the_reading_is_a_control_one_and_the_next_window_is_
     MeterFactory(account__number="123456789", serial="123", initial_values=[1000])
     with time_machine.travel(BEFORE_WINDOW, tick=True):
         call = finished(asterisk.call(keys=["123456789#", "123#", "1050#", "1"]))
-    assert heard(call)[-5:] == ["control", "date-27", "of-month-11", "ask-another", "goodbye"]
-    assert Reading.objects.get().status == "control"
+    reading = Reading.objects.get()
+    assert heard(call)[-23:] == [
+        "control",
+        "date-27",
+        "of-month-11",
+        *receipt_said(reading.receipt),
+        "ask-another",
+        "goodbye",
+    ]
+    assert reading.status == "control"
 
 
 def test_another_reading_starts_again_at_the_account_number(asterisk):
@@ -287,3 +301,27 @@ def test_fifty_callers_at_once_each_send_their_reading(asterisk):
     sent = dict(Reading.objects.filter(channel="phone").values_list("meter__serial", "value1"))
     assert sent == {meter.serial: 1100 + n for n, meter in enumerate(meters)}
     settle(asterisk.server)
+
+
+def test_a_resend_in_the_window_says_which_reading_it_replaced_and_its_receipt(asterisk):
+    MeterFactory(account__number="123456789", serial="123", zones=2, initial_values=[1000, 500])
+    with time_machine.travel(IN_WINDOW, tick=True):
+        finished(asterisk.call(keys=["123456789#", "123#", "1100#", "600#", "1", None]))
+        call = finished(asterisk.call(keys=["123456789#", "123#", "1150#", "620#", "1", None]))
+    first, second = Reading.objects.order_by("submitted_at")
+    assert (first.status, second.replaces) == ("superseded", first)
+    after = heard(call)[heard(call).index("accepted") :]
+    assert after == [
+        "accepted",
+        "month-12",
+        "replaces",
+        "zone-day",
+        *digits("1100"),
+        "zone-night",
+        *digits("600"),
+        "replaces-receipt",
+        *digits(first.receipt),
+        *receipt_said(second.receipt),
+        "ask-another",
+        "goodbye",
+    ]

@@ -72,7 +72,7 @@ def test_the_seed_conversation_in_viber(homes, viber_resident, fake_viber):
         resident.say("Мої особові рахунки")
         resident.press("987654321")
         history = said(resident.press("Останні показання"))
-        assert "1111/2222 · прийнято · Viber" in history
+        assert "1111/2222 · Прийнято: зараховано на 01.12.2026 · Viber · Квитанція " in history
         [helped] = resident.say("Допомога")
         assert "(061) 225-36-09" in helped.params["text"] and FakeViber.button_texts(helped) == MAIN
 

@@ -1,9 +1,12 @@
 """Shapes of what the API takes and gives. Domain rules are not here: the services hold them."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.masking import mask_address
+from readings.selectors import reading_state
+from readings.states import ReadingState, State
 
 
 class StrictSerializer(serializers.Serializer):
@@ -92,14 +95,48 @@ class WindowOut(serializers.Serializer):
 
 
 class ReadingOut(serializers.Serializer):
+    """A reading. Its `state` comes from the context's "states" (reading id → ReadingState, so a
+    page of readings costs one window query per period), or is worked out for this reading."""
+
     id = serializers.IntegerField()
+    receipt = serializers.CharField(source="receipt_display", help_text="What to quote to the contact centre.")
     meter = serializers.CharField(source="meter.serial")
     period = serializers.DateField()
     values = serializers.ListField(child=serializers.IntegerField())
     consumption = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
     status = serializers.CharField()
+    state = serializers.SerializerMethodField(help_text="What became of it, for the resident.")
+    state_text = serializers.SerializerMethodField(help_text="The state in the resident's words, with the reason.")
+    next_step = serializers.SerializerMethodField(help_text="What to do now (held or rejected readings); or empty.")
+    replaces = serializers.SerializerMethodField(help_text="The receipt of the earlier reading this one replaced.")
+    replaced_by = serializers.SerializerMethodField(help_text="The receipt of the reading that replaced this one.")
     channel = serializers.CharField()
     submitted_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=[state.value for state in State]))
+    def get_state(self, reading) -> str:
+        return self._state(reading).state.value
+
+    def get_state_text(self, reading) -> str:
+        return self._state(reading).text
+
+    def get_next_step(self, reading) -> str:
+        return self._state(reading).next_step
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_replaces(self, reading) -> str | None:
+        return reading.replaces.receipt_display if reading.replaces_id else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_replaced_by(self, reading) -> str | None:
+        later = self._state(reading).replaced_by
+        return later.receipt_display if later is not None else None
+
+    def _state(self, reading) -> ReadingState:
+        states = self.context.setdefault("states", {})
+        if reading.pk not in states:
+            states[reading.pk] = reading_state(reading)
+        return states[reading.pk]
 
 
 class ReadingCreatedOut(ReadingOut):

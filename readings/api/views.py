@@ -147,12 +147,15 @@ class ReadingsView(ThrottledPost):
     )
     def get(self, request: Request, number: str) -> Response:
         account = linked_account(user=request.user, number=number)
-        readings = (
-            Reading.objects.filter(meter__account=account).select_related("meter").order_by("-submitted_at", "-id")
+        readings = selectors.readings_with_export(
+            Reading.objects.filter(meter__account=account)
+            .select_related("meter", "replaces", "replaced_by")
+            .order_by("-submitted_at", "-id")
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(readings, request, view=self)
-        return paginator.get_paginated_response(io.ReadingOut(page, many=True).data)
+        states = {state.reading.pk: state for state in selectors.reading_states(page)}
+        return paginator.get_paginated_response(io.ReadingOut(page, many=True, context={"states": states}).data)
 
     @extend_schema(
         request=io.ReadingIn,

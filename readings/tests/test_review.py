@@ -121,7 +121,7 @@ def test_a_rejected_web_reading_shows_its_reason_in_the_cabinet(client, django_c
     client.force_login(reading.submitted_by)
     with time_machine.travel(IN_WINDOW, tick=False):
         page = client.get(f"/accounts/{reading.meter.account.number}/history/").content.decode()
-    assert "відхилено: Не та зона." in page
+    assert "Відхилено фахівцями. Причина: Не та зона." in page
 
 
 @pytest.mark.parametrize(
