@@ -28,7 +28,7 @@ def test_a_rejected_reading_is_answered_with_a_photo_from_the_history(browser_pa
         page.get_by_role("button", name="Увійти").click()
         page.wait_for_url(browser_page.url("/"))
         page.goto(browser_page.url(f"/accounts/{number}/history/"))
-        assert "відхилено: Надішліть фото табло лічильника." in page.locator("main").inner_text()
+        assert "Причина: Надішліть фото табло лічильника." in page.locator("main").inner_text()
         page.get_by_role("link", name="Додати фото лічильника").click()
         page.wait_for_url(browser_page.url(f"/readings/{reading.pk}/photo/"))
         page.get_by_label("Фото лічильника (JPEG, PNG або HEIC, до 10 МБ)").set_input_files(str(picture))
