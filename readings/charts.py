@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from readings.periods import consumption_month
+
 # Drawn for a phone's width: a wider screen scales it up (the CSS caps it), text included.
 WIDTH = 400
 HEIGHT = 220
-LEFT = 34  # room for the kWh labels of the axis
-BOTTOM = 20  # room for the month labels
+LEFT = 40  # room for the kWh labels of the axis (14 units: static/cabinet/cabinet.css)
+BOTTOM = 22  # room for the month labels
 TOP = 8
-RIGHT = 14  # room for half of the last month's label
+RIGHT = 20  # room for half of the last month's label
 GAP = 0.25  # the share of a month's slot left empty between bars
 
 
@@ -39,7 +41,7 @@ class Bar:
     width: float
     total: int
     segments: tuple[Segment, ...]
-    label: str  # "01.26" under every third bar, "" under the others
+    label: str  # the consumption month, "11.26", under every third bar; "" under the others
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def stacked_chart(months: Sequence[tuple[dt.date, Sequence[int]]]) -> StackedCha
                 width=round(slot * (1 - GAP), 2),
                 total=sum(consumption),
                 segments=tuple(segments),
-                label=f"{period:%m.%y}" if (len(months) - 1 - index) % 3 == 0 else "",
+                label=f"{consumption_month(period):%m.%y}" if (len(months) - 1 - index) % 3 == 0 else "",
             )
         )
     ticks = tuple(Tick(kwh=top * step // 4, y=round(baseline - plot_height * step / 4, 2)) for step in range(5))
