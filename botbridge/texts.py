@@ -20,7 +20,7 @@ from accounts.masking import mask_address
 from readings.labels import METER_KINDS, ZONE_NAMES
 from readings.models import Reading
 from readings.parsing import reading_example
-from readings.periods import consumption_heading, period_label
+from readings.periods import period_label
 from readings.window import Window
 
 # The seed's reply keyboard, word for word.
@@ -215,7 +215,7 @@ def history(number: str, readings: Sequence[Reading]) -> str:
     # Grouped by the consumption month each reading closes, newest first.
     for period in sorted({reading.period for reading in readings}, reverse=True):
         lines.append("")
-        lines.append(f"{consumption_heading(period)} ({period_label(period)}):")
+        lines.append(f"{capfirst(period_label(period))}:")
         lines.extend(
             f"{day(reading.submitted_at.date())} · {reading.values_text} · {reading.get_status_display()} · "
             f"{reading.get_channel_display()}"

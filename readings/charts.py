@@ -19,7 +19,10 @@ from readings.periods import consumption_month
 # Drawn for a phone's width: a wider screen scales it up (the CSS caps it), text included.
 WIDTH = 400
 HEIGHT = 220
-LEFT = 40  # room for the kWh labels of the axis (14 units: static/cabinet/cabinet.css)
+# Room for the kWh labels of the axis, by their digits: a digit of the 14-unit text a phone shows
+# (static/cabinet/cabinet.css) is about 8 units wide, and the labels end 4 units off the plot.
+DIGIT = 8.5
+LEFT_PAD = 6
 BOTTOM = 22  # room for the month labels
 TOP = 8
 RIGHT = 20  # room for half of the last month's label
@@ -80,7 +83,8 @@ def stacked_chart(months: Sequence[tuple[dt.date, Sequence[int]]]) -> StackedCha
     plot_height = HEIGHT - TOP - BOTTOM
     baseline = HEIGHT - BOTTOM
     top = nice_ceiling(max((sum(consumption) for _, consumption in months), default=0))
-    slot = (WIDTH - LEFT - RIGHT) / max(1, len(months))
+    left = math.ceil(LEFT_PAD + DIGIT * len(str(top)))
+    slot = (WIDTH - left - RIGHT) / max(1, len(months))
     bars = []
     for index, (period, consumption) in enumerate(months):
         y = float(baseline)
@@ -92,7 +96,7 @@ def stacked_chart(months: Sequence[tuple[dt.date, Sequence[int]]]) -> StackedCha
         bars.append(
             Bar(
                 period=period,
-                x=round(LEFT + index * slot + slot * GAP / 2, 2),
+                x=round(left + index * slot + slot * GAP / 2, 2),
                 width=round(slot * (1 - GAP), 2),
                 total=sum(consumption),
                 segments=tuple(segments),
@@ -103,7 +107,7 @@ def stacked_chart(months: Sequence[tuple[dt.date, Sequence[int]]]) -> StackedCha
     return StackedChart(
         width=WIDTH,
         height=HEIGHT,
-        left=LEFT,
+        left=left,
         baseline=baseline,
         bars=tuple(bars),
         ticks=ticks,

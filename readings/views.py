@@ -152,12 +152,13 @@ def history(request: HttpRequest, number: str) -> HttpResponse:
 
 
 def reading_groups(readings) -> list[dict]:
-    """The readings, newest consumption month first, each month's readings newest first under its label."""
+    """The readings by the month of use they close, newest first, under the period's label
+    ("Показання на 01.12.2026 — споживання за листопад 2026"); each month's readings newest first."""
     groups: dict = {}
     for reading in readings:
         groups.setdefault(reading.period, []).append(reading)
     return [
-        {"heading": consumption_heading(period), "label": period_label(period), "rows": reading_rows(groups[period])}
+        {"heading": capfirst(period_label(period)), "rows": reading_rows(groups[period])}
         for period in sorted(groups, reverse=True)
     ]
 
