@@ -145,6 +145,25 @@ def test_a_two_zone_reading_is_recorded_and_shown_with_its_period(client, reside
     assert "540,00" in html  # (100 kWh × 1 + 50 kWh × 0.5) × 4.32 UAH
 
 
+def test_the_dashboard_and_the_account_name_the_last_reading_as_the_bills_do(client, resident, in_window):
+    meter = linked_meter(resident, initial_values=[1000])
+    reading_submit(meter=meter, text="1100", channel="telegram")
+    said = "Останні прийняті: <strong>1100</strong>, показання на 01.12.2026 — споживання за листопад 2026"
+    assert said in page(client.get("/"))
+    assert said in page(client.get(f"/accounts/{meter.account.number}/"))
+
+
+def test_the_cabinet_names_the_month_of_use_in_english_too(client, resident, in_window):
+    meter = linked_meter(resident, initial_values=[1000])
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    response = client.post(f"/accounts/{meter.account.number}/", {"meter": meter.pk, "t1": "1100"})
+    outcome = page(client.get(response["Location"]))
+    assert "<strong>1100</strong>, reading as of 01.12.2026 — consumption for November 2026." in outcome
+    history = page(client.get(f"/accounts/{meter.account.number}/history/"))
+    assert '<th scope="rowgroup" colspan="5">Reading as of 01.12.2026 — consumption for November 2026</th>' in history
+    assert '<td data-label="Channel">web cabinet</td>' in history
+
+
 def test_a_refused_reading_shows_the_services_message_and_writes_nothing(client, resident, in_window):
     meter = linked_meter(resident, initial_values=[5000])
     url = f"/accounts/{meter.account.number}/"
