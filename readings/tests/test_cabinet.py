@@ -151,6 +151,8 @@ def test_the_dashboard_and_the_account_name_the_last_reading_as_the_bills_do(cli
     said = "Останні прийняті: <strong>1100</strong>, показання на 01.12.2026 — споживання за листопад 2026"
     assert said in page(client.get("/"))
     assert said in page(client.get(f"/accounts/{meter.account.number}/"))
+    # The window's banner says which reading it takes.
+    assert '<span class="period">Показання на 01.12.2026 — споживання за листопад 2026</span>' in page(client.get("/"))
 
 
 def test_the_cabinet_names_the_month_of_use_in_english_too(client, resident, in_window):
