@@ -66,9 +66,12 @@ PROMPTS: dict[str, Promise] = {
     "ask-send-anyway": pgettext_lazy(
         "phone prompt", "To send the reading anyway, press 1. To enter it again, press 2."
     ),
-    "accepted": pgettext_lazy("phone prompt", "The reading is accepted. It counts for"),
-    "needs-review": pgettext_lazy(
-        "phone prompt", "The reading is saved and passed to staff for a check. It counts for"
+    # Followed by the consumption month the reading closes (readings.periods): the reading of
+    # 01.12 is "the consumption for November", as the bills say. Named anew when the words changed
+    # from "it counts for December", so no recording of the old words is played before the new month.
+    "accepted-consumption": pgettext_lazy("phone prompt", "The reading is accepted: the consumption for"),
+    "needs-review-consumption": pgettext_lazy(
+        "phone prompt", "The reading is saved and passed to staff for a check: the consumption for"
     ),
     "control": pgettext_lazy(
         "phone prompt",
@@ -136,7 +139,7 @@ DIGITS: dict[str, Promise] = {
     "digit-8": pgettext_lazy("phone prompt", "eight"),
     "digit-9": pgettext_lazy("phone prompt", "nine"),
 }
-# A period is said as "… counts for" + the month ("за листопад").
+# A consumption month is said as "… the consumption for" + the month ("споживання за листопад").
 MONTHS: dict[str, Promise] = {
     "month-01": pgettext_lazy("phone prompt", "January"),
     "month-02": pgettext_lazy("phone prompt", "February"),

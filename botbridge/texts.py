@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.formats import number_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
@@ -19,6 +20,7 @@ from accounts.masking import mask_address
 from readings.labels import METER_KINDS, ZONE_NAMES
 from readings.models import Reading
 from readings.parsing import reading_example
+from readings.periods import period_label
 from readings.states import ReadingState, receipt_line, replaces_line
 from readings.window import Window
 
@@ -119,14 +121,19 @@ def choose_account() -> str:
 
 
 def window_line(window: Window, today: dt.date) -> str:
+    """When readings are taken, and which: "показання на 01.12.2026 — споживання за листопад 2026"."""
+    taken = capfirst(period_label(window.period)) + "."
     if window.contains(today):
         left = window.days_left(today)
-        return ngettext(
-            "Readings are accepted until {closes} ({count} day left).",
-            "Readings are accepted until {closes} ({count} days left).",
-            left,
-        ).format(closes=day(window.closes), count=left)
-    return _("Readings are not accepted now. The next window: {span}.").format(span=span(window))
+        return (
+            ngettext(
+                "Readings are accepted until {closes} ({count} day left).",
+                "Readings are accepted until {closes} ({count} days left).",
+                left,
+            ).format(closes=day(window.closes), count=left)
+            + f"\n{taken}"
+        )
+    return _("Readings are not accepted now. The next window: {span}.").format(span=span(window)) + f"\n{taken}"
 
 
 def meter_line(meter, last: Reading | None, state: ReadingState | None = None) -> str:
@@ -142,8 +149,8 @@ def meter_line(meter, last: Reading | None, state: ReadingState | None = None) -
         lines.append(_("No accepted readings yet."))
     elif state is None or state.reading.pk != last.pk:
         lines.append(
-            _("Last accepted reading: {values} (as of {period}, sent {sent}).").format(
-                values=last.values_text, period=day(last.period), sent=day(last.submitted_at.date())
+            _("Last accepted reading: {values}, {period} (sent {sent}).").format(
+                values=last.values_text, period=period_label(last.period), sent=day(last.submitted_at.date())
             )
         )
     return "\n".join(lines)
@@ -211,7 +218,7 @@ def recorded(reading: Reading, cost: Decimal | None, next_window: Window) -> str
         head = _("Saved and passed to staff for a check: {values}.").format(values=shown)
     else:
         head = _("Reading accepted: {values}.").format(values=shown)
-    lines = [head, _("It counts as of {period}.").format(period=day(reading.period))]
+    lines = [head, _("It is the {period}.").format(period=period_label(reading.period))]
     if reading.consumption is not None:
         used = ", ".join(
             _("{zone} {kwh} kWh").format(zone=zone, kwh=kwh)
@@ -235,12 +242,15 @@ def history(number: str, states: Sequence[ReadingState]) -> str:
     if not states:
         return _("Account {number} has no readings yet.").format(number=number)
     lines = [_("Last readings of account {number}:").format(number=number)]
-    for state in states:
-        reading = state.reading
-        sent = day(timezone.localdate(reading.submitted_at))
-        lines.append(
-            f"{sent} · {reading.values_text} · {state.text.removesuffix('.')} · "
-            f"{reading.get_channel_display()} · {state.receipt}"
+    # Grouped by the consumption month each reading closes, newest first.
+    for period in sorted({state.reading.period for state in states}, reverse=True):
+        lines.append("")
+        lines.append(f"{capfirst(period_label(period))}:")
+        lines.extend(
+            f"{day(timezone.localdate(state.reading.submitted_at))} · {state.reading.values_text} · "
+            f"{state.text.removesuffix('.')} · {state.reading.get_channel_display()} · {state.receipt}"
+            for state in states
+            if state.reading.period == period
         )
     return "\n".join(lines)
 
@@ -285,8 +295,9 @@ def help_text(window: Window, today: dt.date) -> str:
             ),
             "",
             _(
-                "Readings are accepted on the last two working days of a month and the first three of the next; "
-                "they count as of the 1st."
+                "Readings are accepted on the last two working days of a month and the first three of the next. "
+                "A reading counts as of the 1st and closes the month before: the reading as of 01.12 is the "
+                "consumption for November."
             ),
             window_line(window, today),
             "",
@@ -335,42 +346,48 @@ def stale_button() -> str:
 
 
 def reminder_window_opens(window: Window, numbers: Sequence[str]) -> str:
-    return ngettext(
-        "Readings are accepted from today until {closes}: send the reading of your meter for account {accounts}.\n"
-        "Open “{menu}” and choose the account.",
-        "Readings are accepted from today until {closes}: send the readings of your meters for accounts "
-        "{accounts}.\nOpen “{menu}” and choose an account.",
-        len(numbers),
-    ).format(closes=day(window.closes), accounts=", ".join(numbers), menu=MENU_ACCOUNTS)
+    return (
+        capfirst(period_label(window.period))
+        + ".\n"
+        + ngettext(
+            "Readings are accepted from today until {closes}: send the reading of your meter for account {accounts}.\n"
+            "Open “{menu}” and choose the account.",
+            "Readings are accepted from today until {closes}: send the readings of your meters for accounts "
+            "{accounts}.\nOpen “{menu}” and choose an account.",
+            len(numbers),
+        ).format(closes=day(window.closes), accounts=", ".join(numbers), menu=MENU_ACCOUNTS)
+    )
 
 
 def reminder_last_day(window: Window, numbers: Sequence[str]) -> str:
-    return ngettext(
-        "Today, {closes}, is the last day to send readings, and there is none yet for account {accounts}.\n"
-        "Open “{menu}” and choose the account. A reading sent later counts only as a control reading.",
-        "Today, {closes}, is the last day to send readings, and there are none yet for accounts {accounts}.\n"
-        "Open “{menu}” and choose an account. A reading sent later counts only as a control reading.",
-        len(numbers),
-    ).format(closes=day(window.closes), accounts=", ".join(numbers), menu=MENU_ACCOUNTS)
+    return (
+        capfirst(period_label(window.period))
+        + ".\n"
+        + ngettext(
+            "Today, {closes}, is the last day to send readings, and there is none yet for account {accounts}.\n"
+            "Open “{menu}” and choose the account. A reading sent later counts only as a control reading.",
+            "Today, {closes}, is the last day to send readings, and there are none yet for accounts {accounts}.\n"
+            "Open “{menu}” and choose an account. A reading sent later counts only as a control reading.",
+            len(numbers),
+        ).format(closes=day(window.closes), accounts=", ".join(numbers), menu=MENU_ACCOUNTS)
+    )
 
 
 def review_outcome(reading: Reading) -> str:
     details = {
         "values": reading.values_text,
-        "period": day(reading.period),
+        "period": period_label(reading.period),
         "number": reading.meter.account.number,
     }
     receipt = "\n" + receipt_line(reading) + "."
     if reading.status == Reading.Status.ACCEPTED:
         return (
-            _("Staff checked your reading {values} as of {period} (account {number}): it is accepted.").format(
-                **details
-            )
+            _("Staff checked your reading {values}, {period} (account {number}): it is accepted.").format(**details)
             + receipt
         )
     return (
         _(
-            "Staff checked your reading {values} as of {period} (account {number}) and rejected it: {reason}\n"
+            "Staff checked your reading {values}, {period} (account {number}) and rejected it: {reason}\n"
             "Check the meter and send the reading again through “{menu}”."
         ).format(reason=reading.review_note, menu=MENU_ACCOUNTS, **details)
         + receipt

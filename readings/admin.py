@@ -221,8 +221,18 @@ class CalendarOverrideAdmin(admin.ModelAdmin):
         return super().changelist_view(request, {**(extra_context or {}), "windows": windows})
 
 
-# One colour per channel (Reading.Channel has eight), so no two share one on the dashboard.
-CHANNEL_COLOURS = ("#417690", "#7b519d", "#1877f2", "#d98a00", "#2e7d4f", "#8e44ad", "#c0392b", "#555555")
+# One colour per channel (Reading.Channel has nine), so no two share one on the dashboard.
+CHANNEL_COLOURS = (
+    "#417690",
+    "#7b519d",
+    "#1877f2",
+    "#d98a00",
+    "#2e7d4f",
+    "#8e44ad",
+    "#c0392b",
+    "#555555",
+    "#00838f",
+)
 
 
 class PeriodForm(forms.Form):

@@ -14,13 +14,18 @@ from dataclasses import dataclass
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from readings.periods import consumption_month
+
 # Drawn for a phone's width: a wider screen scales it up (the CSS caps it), text included.
 WIDTH = 400
 HEIGHT = 220
-LEFT = 34  # room for the kWh labels of the axis
-BOTTOM = 20  # room for the month labels
+# Room for the kWh labels of the axis, by their digits: a digit of the 14-unit text a phone shows
+# (static/cabinet/cabinet.css) is about 8 units wide, and the labels end 4 units off the plot.
+DIGIT = 8.5
+LEFT_PAD = 6
+BOTTOM = 22  # room for the month labels
 TOP = 8
-RIGHT = 14  # room for half of the last month's label
+RIGHT = 20  # room for half of the last month's label
 GAP = 0.25  # the share of a month's slot left empty between bars
 
 
@@ -39,7 +44,7 @@ class Bar:
     width: float
     total: int
     segments: tuple[Segment, ...]
-    label: str  # "01.26" under every third bar, "" under the others
+    label: str  # the consumption month, "11.26", under every third bar; "" under the others
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,8 @@ def stacked_chart(months: Sequence[tuple[dt.date, Sequence[int]]]) -> StackedCha
     plot_height = HEIGHT - TOP - BOTTOM
     baseline = HEIGHT - BOTTOM
     top = nice_ceiling(max((sum(consumption) for _, consumption in months), default=0))
-    slot = (WIDTH - LEFT - RIGHT) / max(1, len(months))
+    left = math.ceil(LEFT_PAD + DIGIT * len(str(top)))
+    slot = (WIDTH - left - RIGHT) / max(1, len(months))
     bars = []
     for index, (period, consumption) in enumerate(months):
         y = float(baseline)
@@ -90,18 +96,18 @@ def stacked_chart(months: Sequence[tuple[dt.date, Sequence[int]]]) -> StackedCha
         bars.append(
             Bar(
                 period=period,
-                x=round(LEFT + index * slot + slot * GAP / 2, 2),
+                x=round(left + index * slot + slot * GAP / 2, 2),
                 width=round(slot * (1 - GAP), 2),
                 total=sum(consumption),
                 segments=tuple(segments),
-                label=f"{period:%m.%y}" if (len(months) - 1 - index) % 3 == 0 else "",
+                label=f"{consumption_month(period):%m.%y}" if (len(months) - 1 - index) % 3 == 0 else "",
             )
         )
     ticks = tuple(Tick(kwh=top * step // 4, y=round(baseline - plot_height * step / 4, 2)) for step in range(5))
     return StackedChart(
         width=WIDTH,
         height=HEIGHT,
-        left=LEFT,
+        left=left,
         baseline=baseline,
         bars=tuple(bars),
         ticks=ticks,

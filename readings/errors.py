@@ -125,6 +125,46 @@ class TooManyQuickAttempts(TooManyAttempts):
     )
 
 
+# The quick form's words for a reading out of line: the sender is not signed in, so they never
+# learn the meter's earlier readings, not even as a difference ("8000 kWh since the previous one").
+
+
+class QuickReadingDecrease(ReadingDecrease):
+    template = _(
+        "{value} is less than the meter's previous accepted reading (zone {zone}). "
+        "A meter reading only grows: check the number and send it again."
+    )
+
+
+class QuickRolloverConfirmation(RolloverConfirmation):
+    template = _(
+        "The reading {value} is lower than the meter's previous reading (zone {zone}): did the meter pass 0 "
+        "after {capacity}? Confirm if so; staff will check the reading."
+    )
+
+
+class QuickUnusualJumpConfirmation(UnusualJumpConfirmation):
+    template = _(
+        "That is far more consumption than usual for this meter. "
+        "Check the numbers; confirm if they are right, and staff will check the reading."
+    )
+
+
+QUICK_WORDS = {
+    ReadingDecrease: (QuickReadingDecrease, ("value", "zone")),
+    RolloverConfirmation: (QuickRolloverConfirmation, ("value", "zone", "capacity")),
+    UnusualJumpConfirmation: (QuickUnusualJumpConfirmation, ()),
+}
+
+
+def quick_words(error: DomainError) -> DomainError:
+    """The error as the quick form tells it: without the meter's earlier readings."""
+    quiet, kept = QUICK_WORDS.get(type(error), (None, ()))
+    if quiet is None:
+        return error
+    return quiet(**{name: error.params[name] for name in kept})
+
+
 class DateOutOfRange(DomainError):
     code = "date_out_of_range"
     template = _("Give a date from {first} to {last}.")

@@ -28,6 +28,7 @@ class Reading(models.Model):
         VIBER = "viber", _("Viber")
         MESSENGER = "messenger", _("Messenger")
         WEB = "web", _("web cabinet")
+        QUICK = "quick", _("quick form")
         API = "api", _("API")
         PHONE = "phone", _("phone")
         STAFF = "staff", _("staff")
@@ -108,7 +109,9 @@ class Reading(models.Model):
                 name="reading_status_known",
             ),
             models.CheckConstraint(
-                condition=Q(channel__in=["telegram", "viber", "messenger", "web", "api", "phone", "staff", "import"]),
+                condition=Q(
+                    channel__in=["telegram", "viber", "messenger", "web", "quick", "api", "phone", "staff", "import"]
+                ),
                 name="reading_channel_known",
             ),
         ]

@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Value
 from django.utils import timezone
 
-from accounts.errors import TooManyAttempts
+from accounts.errors import DomainError, TooManyAttempts
 from accounts.models import Meter, User
 from accounts.services import account_meter_prove
 from portal.queueing import enqueue
@@ -22,6 +22,7 @@ from readings.errors import (
     ReviewNotPending,
     ReviewReasonRequired,
     TooManyQuickAttempts,
+    quick_words,
 )
 from readings.models import ExportBatch, ExportedReading, IdempotencyKey, Reading, ReadingPhoto
 from readings.parsing import check_values, parse_reading
@@ -131,6 +132,10 @@ def reading_submit_by_number(
 ) -> Reading:
     """A reading from someone not signed in, who proves the meter by account number and serial.
 
+    It is recorded with the channel `quick`, and a refusal never tells the sender the
+    meter's earlier readings (quick_words): knowing two numbers from a bill and a meter
+    does not make one the household.
+
     Failed proofs count against the sender's address and the account number like
     linking attempts do, so the quick form cannot be used to find out which account
     numbers exist.
@@ -139,7 +144,12 @@ def reading_submit_by_number(
         meter = account_meter_prove(account_number=account_number, meter_serial=meter_serial, ip_address=ip_address)
     except TooManyAttempts as refusal:
         raise TooManyQuickAttempts(**refusal.params) from None
-    return reading_submit(meter=meter, text=text, channel=Reading.Channel.WEB, confirm=confirm, ip_address=ip_address)
+    try:
+        return reading_submit(
+            meter=meter, text=text, channel=Reading.Channel.QUICK, confirm=confirm, ip_address=ip_address
+        )
+    except DomainError as refusal:
+        raise quick_words(refusal) from None
 
 
 def idempotency_keys_prune(*, before: dt.datetime) -> int:

@@ -5,13 +5,13 @@ the messages and the confirmation of an unusual reading are the same everywhere.
 """
 
 import csv
+import itertools
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dates import MONTHS
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -25,6 +25,7 @@ from readings.errors import ConfirmationRequired
 from readings.forms import QuickSubmitForm, ReadingForm
 from readings.labels import METER_KINDS, ZONE_NAMES, values_text
 from readings.models import Reading
+from readings.periods import consumption_heading, consumption_month, period_label
 from readings.services import reading_submit, reading_submit_by_number
 from readings.tariffs import estimate_cost
 
@@ -134,7 +135,7 @@ def history(request: HttpRequest, number: str) -> HttpResponse:
     months = selectors.account_monthly_use(account_id=link.account_id, last_period=last_period, months=HISTORY_MONTHS)
     chart = charts.stacked_chart([(month.period, month.consumption) for month in months])
     kwh = _("kWh")
-    titles = [f"{month_name(m.period)}: {' + '.join(map(str, m.consumption)) or '—'} {kwh}" for m in months]
+    titles = [f"{consumption_heading(m.period)}: {' + '.join(map(str, m.consumption)) or '—'} {kwh}" for m in months]
     context = {
         "account": link.account,
         "chart": charts.svg(
@@ -146,14 +147,20 @@ def history(request: HttpRequest, number: str) -> HttpResponse:
         "zone_names": ZONE_NAMES[chart.zones],
         # Newest first; a month of fewer zones (a meter replaced by a zoned one) gets blank cells.
         "rows": [
-            {"month": month, "name": month_name(month.period), "blanks": range(chart.zones - len(month.consumption))}
+            {
+                "month": month,
+                "name": consumption_heading(month.period),
+                "zones": [
+                    (capfirst(name), kwh)
+                    for name, kwh in itertools.zip_longest(ZONE_NAMES[chart.zones], month.consumption, fillvalue="—")
+                ],
+            }
             for month in reversed(months)
             if month.consumption
         ],
-        "readings": reading_rows(selectors.account_readings(account_id=link.account_id, since=months[0].period)),
+        "groups": reading_groups(selectors.account_readings(account_id=link.account_id, since=months[0].period)),
         "labels": {
             "sent": _("Sent"),
-            "month": _("Month"),
             "meter": _("Meter"),
             "reading": _("Reading"),
             "status": _("Status"),
@@ -163,9 +170,16 @@ def history(request: HttpRequest, number: str) -> HttpResponse:
     return render(request, "cabinet/history.html", context)
 
 
-def month_name(period) -> str:
-    """The month as a table heading ("Грудень 2026"), cheaper than the date filter the history would call often."""
-    return f"{capfirst(MONTHS[period.month])} {period.year}"
+def reading_groups(readings) -> list[dict]:
+    """The readings by the month of use they close, newest first, under the period's label
+    ("Показання на 01.12.2026 — споживання за листопад 2026"); each month's readings newest first."""
+    groups: dict = {}
+    for reading in readings:
+        groups.setdefault(reading.period, []).append(reading)
+    return [
+        {"heading": capfirst(period_label(period)), "rows": reading_rows(groups[period])}
+        for period in sorted(groups, reverse=True)
+    ]
 
 
 PHOTO_ANSWERS = (Reading.Status.NEEDS_REVIEW, Reading.Status.REJECTED)
@@ -177,7 +191,6 @@ def reading_rows(readings) -> list[dict[str, str]]:
     return [
         {
             "sent": timezone.localtime(state.reading.submitted_at).strftime("%d.%m.%Y %H:%M"),
-            "period": f"{state.reading.period:%m.%Y}",
             "serial": state.reading.meter.serial,
             "values": state.reading.values_text,
             # What became of it (a rejected one says why, a replaced one by what) and its receipt.
@@ -202,6 +215,7 @@ def history_csv(request: HttpRequest, number: str) -> HttpResponse:
     writer.writerow(
         [
             _("Period"),
+            _("Consumption month"),
             _("Meter"),
             "T1",
             "T2",
@@ -221,6 +235,7 @@ def history_csv(request: HttpRequest, number: str) -> HttpResponse:
         writer.writerow(
             [
                 f"{reading.period:%Y-%m-%d}",
+                f"{consumption_month(reading.period):%Y-%m}",
                 reading.meter.serial,
                 reading.value1,
                 _blank(reading.value2),

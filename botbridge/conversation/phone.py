@@ -31,6 +31,7 @@ from botbridge import actions
 from botbridge import phone_texts as say
 from readings.errors import ConfirmationRequired
 from readings.models import Reading
+from readings.periods import consumption_month
 from readings.selectors import Outcome
 
 if TYPE_CHECKING:  # the menu drives any Line; the channel's module is the server's business
@@ -187,9 +188,9 @@ class Menu:
         if reading.status == Reading.Status.CONTROL:
             self.play("control", *say.date(outcome.next_window.opens))
         elif reading.status == Reading.Status.NEEDS_REVIEW:
-            self.play("needs-review", *say.month(reading.period))
+            self.play("needs-review-consumption", *say.month(consumption_month(reading.period)))
         else:
-            self.play("accepted", *say.month(reading.period))
+            self.play("accepted-consumption", *say.month(consumption_month(reading.period)))
         earlier = reading.replaces
         if earlier is not None:  # a resend in the window: the caller hears which reading it replaced
             self.play("replaces", *say.values(len(earlier.values), earlier.values), "replaces-receipt")

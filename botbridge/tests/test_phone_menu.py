@@ -7,9 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import time_machine
 from django.db import connection
+from django.utils import translation
 
 from accounts.models import AccountLink, LinkAttempt
 from accounts.tests.factories import MeterFactory, UserFactory
+from botbridge import phone_texts as say
 from botbridge.tests.fake_asterisk import settle
 from readings.models import Reading
 
@@ -53,12 +55,15 @@ def test_a_one_zone_reading_from_greeting_to_goodbye_shows_in_the_cabinet(asteri
         "you-entered",
         *digits("1100"),
         "ask-confirm",
-        "accepted",
-        "month-12",  # the window of late November counts for December
+        "accepted-consumption",
+        "month-11",  # the reading of 01.12 closes November's use, as the bills say
         *receipt_said(Reading.objects.get().receipt),  # said twice: the caller is writing it down
         "ask-another",
         "goodbye",
     ]
+    with translation.override("uk"):
+        said = " ".join(say.prompt_text(name) for name in heard(call)[-4:-2])
+    assert said == "Показник прийнято: це споживання за листопад"
     assert call.hung_up_by_server and call.ended == "server hung up"
     reading = Reading.objects.get()
     assert (reading.values, reading.status, reading.channel) == ((1100,), "accepted", "phone")
@@ -130,7 +135,7 @@ def test_a_wrong_pair_is_told_and_both_numbers_asked_again_counting_against_the_
         assert refused.hung_up_by_server
         # Another caller has a budget of their own.
         other = finished(asterisk.call(caller="+380501112233", keys=["123456789#", "123#", "1200#", "1"]))
-        assert "accepted" in heard(other)
+        assert "accepted-consumption" in heard(other)
     assert set(LinkAttempt.objects.values_list("caller", flat=True)) == {CALLER}
     assert LinkAttempt.objects.count() == 3
     assert Reading.objects.filter(channel_user_key="+380501112233").exists()
@@ -165,8 +170,8 @@ def test_an_unusual_jump_is_explained_and_sent_with_one_more_1(asterisk):
     assert heard(call)[-24:] == [
         "confirm-unusual-jump",
         "ask-send-anyway",
-        "needs-review",
-        "month-12",
+        "needs-review-consumption",
+        "month-11",
         *receipt_said(reading.receipt),
         "ask-another",
         "goodbye",
@@ -267,7 +272,7 @@ def test_a_caller_hanging_up_at_any_step_leaves_nothing_half_written(asterisk, c
     with time_machine.travel(IN_WINDOW, tick=True):
         whole = finished(asterisk.call(keys=keys, caller="0500000000"))
         steps = len(whole.exchanges)
-        sent_at = heard(whole).index("needs-review")  # the reading is written just before this prompt
+        sent_at = heard(whole).index("needs-review-consumption")  # the reading is written just before this prompt
         for after in range(steps):
             Reading.objects.all().delete()
             LinkAttempt.objects.all().delete()

@@ -82,9 +82,13 @@ def test_the_opening_reminder_goes_to_bot_users_with_reminders_on(settings):
     assert services.broadcast_fill(broadcast_id=broadcast.pk) == 2
     texts = texts_by_chat(broadcast)
     assert set(texts) == {101, 103}
-    assert texts[101].startswith("Показання приймаються з сьогодні до 03.12.2026")
+    assert texts[101].startswith(
+        "Показання на 01.12.2026 — споживання за листопад 2026.\nПоказання приймаються з сьогодні до 03.12.2026"
+    )
     assert meter.account.number in texts[101]
-    assert texts[103].startswith("Readings are accepted from today until 03.12.2026")
+    assert texts[103].startswith(
+        "Reading as of 01.12.2026 — consumption for November 2026.\nReadings are accepted from today until 03.12.2026"
+    )
     assert english.account.number in texts[103]
 
 

@@ -3,14 +3,19 @@
 import datetime as dt
 
 from django import template
-from django.utils import translation
-from django.utils.dates import MONTHS
+
+from readings import periods
 
 register = template.Library()
 
 
 @register.filter
-def month_in_text(period: dt.date) -> str:
-    """A month inside a sentence: "за грудень 2026" in Ukrainian, "for December 2026" in English."""
-    name = str(MONTHS[period.month])
-    return f"{name.lower() if translation.get_language() == 'uk' else name} {period.year}"
+def period_label(period: dt.date) -> str:
+    """ "показання на 01.12.2026 — споживання за листопад 2026" (readings.periods)."""
+    return periods.period_label(period)
+
+
+@register.filter
+def consumption_heading(period: dt.date) -> str:
+    """ "Листопад 2026" for the reading of 01.12.2026 (readings.periods)."""
+    return periods.consumption_heading(period)

@@ -15,7 +15,14 @@ from accounts.errors import AccountMeterMismatch
 from accounts.models import AccountLink
 from accounts.tests.factories import MeterFactory, PersonalAccountFactory, UserFactory
 from conftest import kyiv
-from readings.errors import ReadingDecimal, ReadingDecrease, TooManyQuickAttempts, UnusualJumpConfirmation
+from readings.errors import (
+    QuickReadingDecrease,
+    QuickUnusualJumpConfirmation,
+    ReadingDecimal,
+    ReadingDecrease,
+    TooManyQuickAttempts,
+    UnusualJumpConfirmation,
+)
 from readings.models import Reading
 from readings.services import reading_submit
 from readings.window import add_months
@@ -131,9 +138,32 @@ def test_a_two_zone_reading_is_recorded_and_shown_with_its_period(client, reside
     html = page(client.get(response["Location"]))
     assert "Показання прийнято" in html
     assert "<strong>1100/550</strong>" in html
-    assert "показання за грудень 2026 (на 01.12.2026)" in html
+    # The reading of 01.12 closes November's use, as the bills say it.
+    assert "показання на 01.12.2026 — споживання за листопад 2026" in html
+    assert "грудень" not in html.lower()
     assert "100 + 50" in html  # consumption per zone
     assert "540,00" in html  # (100 kWh × 1 + 50 kWh × 0.5) × 4.32 UAH
+
+
+def test_the_dashboard_and_the_account_name_the_last_reading_as_the_bills_do(client, resident, in_window):
+    meter = linked_meter(resident, initial_values=[1000])
+    reading_submit(meter=meter, text="1100", channel="telegram")
+    said = "Останні прийняті: <strong>1100</strong>, показання на 01.12.2026 — споживання за листопад 2026"
+    assert said in page(client.get("/"))
+    assert said in page(client.get(f"/accounts/{meter.account.number}/"))
+    # The window's banner says which reading it takes.
+    assert '<span class="period">Показання на 01.12.2026 — споживання за листопад 2026</span>' in page(client.get("/"))
+
+
+def test_the_cabinet_names_the_month_of_use_in_english_too(client, resident, in_window):
+    meter = linked_meter(resident, initial_values=[1000])
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    response = client.post(f"/accounts/{meter.account.number}/", {"meter": meter.pk, "t1": "1100"})
+    outcome = page(client.get(response["Location"]))
+    assert "<strong>1100</strong>, reading as of 01.12.2026 — consumption for November 2026." in outcome
+    history = page(client.get(f"/accounts/{meter.account.number}/history/"))
+    assert '<th scope="rowgroup" colspan="5">Reading as of 01.12.2026 — consumption for November 2026</th>' in history
+    assert '<td data-label="Channel">web cabinet</td>' in history
 
 
 def test_a_refused_reading_shows_the_services_message_and_writes_nothing(client, resident, in_window):
@@ -156,7 +186,7 @@ def test_an_unusual_reading_is_recorded_only_after_the_resident_confirms_it(clie
     url = f"/accounts/{meter.account.number}/"
     response = client.post(url, {"meter": meter.pk, "t1": "9000"})
     assert response.status_code == 200
-    assert uk(UnusualJumpConfirmation(consumption=8000)) in page(response)
+    assert uk(UnusualJumpConfirmation(consumption=8000)) in page(response)  # the household may know it
     assert 'name="confirm" value="on"' in page(response)
     assert not Reading.objects.exists()
     response = client.post(url, {"meter": meter.pk, "t1": "9000", "confirm": "on"})
@@ -225,7 +255,11 @@ def test_the_history_charts_24_months_stacked_by_zone_with_the_estimated_cost(cl
     assert html.count('<rect class="zone-1"') == html.count('<rect class="zone-2"') == 24
     # 100 kWh by day × 1 + 40 by night × 0.5 = 120 kWh at 4.32 UAH
     assert "518,40" in html
-    assert "Грудень 2026" in html
+    # Each month is named by the use it holds: the reading of 01.12.2026 is November's use.
+    assert '<tr><th scope="row">Листопад 2026</th>' in html
+    assert '<tr><th scope="row">Грудень 2024</th>' in html  # the reading of 01.01.2025, the oldest shown
+    assert "Грудень 2026" not in html
+    assert "<title>Листопад 2026: 100 + 40 кВт·год</title>" in html
 
 
 def test_the_history_csv_has_every_reading_of_the_account(client, resident, in_window):
@@ -237,10 +271,10 @@ def test_the_history_csv_has_every_reading_of_the_account(client, resident, in_w
     text = response.content.decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0][0] == "Період"
+    assert rows[0][:2] == ["Період", "Місяць споживання"]
     assert len(rows) == 1 + 3
-    assert rows[1][:8] == ["2026-12-01", meter.serial, "1300", "1120", "", "100", "40", ""]
-    assert Decimal(rows[1][8]) == Decimal("518.40")
+    assert rows[1][:9] == ["2026-12-01", "2026-11", meter.serial, "1300", "1120", "", "100", "40", ""]
+    assert Decimal(rows[1][9]) == Decimal("518.40")
 
 
 # --- The quick form ------------------------------------------------------------------------
@@ -257,7 +291,7 @@ def test_the_quick_form_records_a_reading_without_signing_in(client, in_window):
     reading = Reading.objects.get()
     assert (reading.values, reading.channel, reading.submitted_by, reading.ip_address) == (
         (1100, 550),
-        "web",
+        "quick",
         None,
         "198.51.100.9",
     )
@@ -265,6 +299,38 @@ def test_the_quick_form_records_a_reading_without_signing_in(client, in_window):
     assert "<strong>1100/550</strong>" in html
     assert "Соборна" not in html  # a stranger learns nothing about the household
     assert "1100/550" not in page(client.get("/quick/"))  # shown once, not on every visit
+    assert "показання на 01.12.2026 — споживання за листопад 2026" in html
+    assert "1000/500" not in html  # nor the meter's earlier reading
+
+
+def test_a_quick_form_reading_shows_as_such_in_the_residents_history_and_export(client, resident, in_window):
+    meter = linked_meter(resident, initial_values=[1000])
+    data = {"account_number": meter.account.number, "meter_serial": meter.serial, "reading": "1100"}
+    assert client.post("/quick/", data).status_code == 302
+    history = page(client.get(f"/accounts/{meter.account.number}/history/"))
+    assert '<td data-label="Канал">швидка форма</td>' in history
+    assert '<td data-label="Канал">особистий кабінет</td>' not in history
+    export = client.get(f"/accounts/{meter.account.number}/history.csv").content.decode()
+    assert "швидка форма" in export
+
+
+@pytest.mark.parametrize(
+    ("typed", "said", "hidden"),
+    [
+        # Lower than the last accepted reading: the refusal does not say what that reading was.
+        ("1500", QuickReadingDecrease(value=1500, zone=1), ["1700"]),
+        # Far above it: the question does not say how far (8300 kWh would give the reading away).
+        ("10000", QuickUnusualJumpConfirmation(), ["1700", "8300"]),
+    ],
+)
+def test_the_quick_form_never_shows_the_meters_earlier_readings(client, in_window, typed, said, hidden):
+    meter = MeterFactory(initial_values=[1700])
+    data = {"account_number": meter.account.number, "meter_serial": meter.serial, "reading": typed}
+    html = page(client.post("/quick/", data))
+    assert uk(said) in html
+    for number in hidden:
+        assert number not in html
+    assert not Reading.objects.exists()
 
 
 def test_the_quick_form_refuses_a_wrong_serial_and_throttles_guessing(client, settings, in_window):
@@ -295,7 +361,8 @@ def test_the_quick_form_asks_to_confirm_an_unusual_reading(client, in_window):
     meter = MeterFactory(initial_values=[1000])
     data = {"account_number": meter.account.number, "meter_serial": meter.serial, "reading": "9000"}
     response = client.post("/quick/", data)
-    assert uk(UnusualJumpConfirmation(consumption=8000)) in page(response)
+    assert uk(QuickUnusualJumpConfirmation()) in page(response)
+    assert "8000" not in page(response)  # the size of the jump would tell the previous reading
     assert not Reading.objects.exists()
     assert client.post("/quick/", {**data, "confirm": "on"}).status_code == 302
     assert Reading.objects.get().status == "needs_review"

@@ -93,7 +93,7 @@ def test_the_window_dashboard_counts_a_known_day_by_day(client):
 
 
 def test_the_dashboard_shows_every_channel_in_a_colour_of_its_own(client):
-    """A window with readings from all eight channels (Viber and Messenger among them)."""
+    """A window with readings from all nine channels (Viber, Messenger and the quick form among them)."""
     from readings.models import Reading
 
     for channel in Reading.Channel.values:
@@ -105,12 +105,12 @@ def test_the_dashboard_shows_every_channel_in_a_colour_of_its_own(client):
         response = client.get(reverse("admin:readings_reading_dashboard"))
     assert response.status_code == 200
     page = response.content.decode()
-    assert '<strong data-figure="accounts">8</strong> / 8' in page
-    for name in ("Telegram", "Viber", "Messenger", "телефон"):
+    assert '<strong data-figure="accounts">9</strong> / 9' in page
+    for name in ("Telegram", "Viber", "Messenger", "телефон", "швидка форма"):
         assert name in page
     legend = page.split('<tr data-day="')[0]
     colours = re.findall(r"background:(#[0-9a-f]{6})", legend)
-    assert len(colours) == len(set(colours)) == 8
+    assert len(colours) == len(set(colours)) == 9
 
 
 def test_the_readings_list_takes_the_same_queries_for_10_rows_as_for_100(client):
