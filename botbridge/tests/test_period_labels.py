@@ -51,7 +51,9 @@ def test_the_bots_history_groups_readings_by_the_month_of_use(db):
     october = lines.index("Показання на 01.11.2026 — споживання за жовтень 2026:")
     assert november < october  # the newest month first
     assert [line.split(" · ")[1] for line in lines[november + 1 : october] if line] == ["1100", "1090"]
-    assert lines[october + 1].split(" · ")[1:] == ["1050", "прийнято", "особистий кабінет"]
+    value, state, channel, receipt = lines[october + 1].split(" · ")[1:]
+    assert (value, state, channel) == ("1050", "Прийнято: зараховано на 01.11.2026", "особистий кабінет")
+    assert receipt.startswith("Квитанція ")
 
 
 def test_the_bot_speaks_of_the_consumption_month_in_english_too(db):
