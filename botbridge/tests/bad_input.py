@@ -405,6 +405,24 @@ STEPS = {
 }
 
 
+def send_and_check(resident, step: Step, text: str, caplog, *, platform: str, refusals, replied) -> list[str]:
+    """Send `text` at `step` through a channel's fake platform; what went wrong, if anything.
+
+    `refusals(calls)`: what the platform refused among the calls made meanwhile, as text;
+    `replied(calls)`: whether the resident got an answer it accepted."""
+    before, first_call, first_record = counts(), len(resident.fake.calls), len(caplog.records)
+    resident.say(text)
+    made = resident.fake.calls[first_call:]
+    where, problems = f"[{step.name}] {shown(text)}", []
+    if refused := refusals(made):
+        problems.append(f"{where}: {platform} refused {refused}")
+    if not replied(made):
+        problems.append(f"{where}: no reply in the chat")
+    return problems + conversation_problems(
+        where=where, step=step, text=text, resident=resident, caplog=caplog, first_record=first_record, before=before
+    )
+
+
 def walk(resident, step: Step, texts: list[str], check, *, start=lambda resident: resident.say("/start")) -> list[str]:
     """Send each text at `step` (re-entering it whenever a text moved the conversation on) and
     gather what `check(resident, step, text)` finds wrong: the walk every channel's corpus test

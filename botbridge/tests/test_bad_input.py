@@ -17,7 +17,7 @@ import time_machine
 
 from accounts.models import AccountLink, ChannelIdentity, Meter
 from accounts.tests.factories import MeterFactory
-from botbridge.tests import updates
+from botbridge.tests import bad_input, updates
 from botbridge.tests.bad_input import (
     ACCOUNT,
     ADDRESS,
@@ -28,11 +28,8 @@ from botbridge.tests.bad_input import (
     THROUGH_TELEGRAM,
     UNUSUAL,
     Step,
-    conversation_problems,
-    counts,
     enter_reading,
     enter_serial,
-    shown,
     state_of,
     walk,
 )
@@ -56,28 +53,20 @@ def test_the_corpus_is_big_varied_and_deliverable():
 
 
 def send_and_check(resident: Conversation, step: Step, text: str, caplog) -> list[str]:
-    """Send `text` at `step`; what went wrong, if anything."""
-    fake, problems = resident.fake, []
-    before_counts, first_call, first_record = counts(), len(fake.calls), len(caplog.records)
-    resident.say(text)
-    made: list[Call] = fake.calls[first_call:]
-    where = f"[{step.name}] {shown(text)}"
-    refused = [
-        f"{call.method} -> {call.status} {call.response.get('description')}" for call in made if call.status != 200
-    ]
-    if refused:
-        problems.append(f"{where}: the Bot API refused {refused}")
-    replies = [call for call in made if call.method == "sendMessage" and call.params.get("chat_id") == resident.user_id]
-    if not any(call.status == 200 for call in replies):
-        problems.append(f"{where}: no reply in the chat")
-    return problems + conversation_problems(
-        where=where,
-        step=step,
-        text=text,
-        resident=resident,
-        caplog=caplog,
-        first_record=first_record,
-        before=before_counts,
+    """Send `text` at `step` through the webhook; what went wrong, if anything."""
+    return bad_input.send_and_check(
+        resident,
+        step,
+        text,
+        caplog,
+        platform="the Bot API",
+        refusals=lambda made: [
+            f"{call.method} -> {call.status} {call.response.get('description')}" for call in made if call.status != 200
+        ],
+        replied=lambda made: any(
+            call.method == "sendMessage" and call.params.get("chat_id") == resident.user_id and call.status == 200
+            for call in made
+        ),
     )
 
 

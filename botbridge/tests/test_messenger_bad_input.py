@@ -13,6 +13,7 @@ import time_machine
 
 from botbridge.channels.messenger import intake
 from botbridge.conversation import Choice, Command, Text
+from botbridge.tests import bad_input
 from botbridge.tests import fake_graph as graph
 from botbridge.tests.bad_input import (
     COMMANDS,
@@ -25,9 +26,6 @@ from botbridge.tests.bad_input import (
     MAXIMUM_LENGTH,
     SCRIPTS_AND_SYMBOLS,
     STEPS,
-    conversation_problems,
-    counts,
-    shown,
     state_of,
     walk,
 )
@@ -78,22 +76,16 @@ def test_every_message_gets_a_reply_messenger_accepts_and_saves_nothing(
     step = MESSENGER_STEPS[step_name]
 
     def check(resident: MessengerChat, step, text: str) -> list[str]:
-        problems, before, first_call, first_record = [], counts(), len(fake_graph.calls), len(caplog.records)
-        replies = resident.say(text)
-        where = f"[{step.name}] {shown(text)}"
-        refused = [f"{call.response['error']['message']}" for call in fake_graph.calls[first_call:] if not call.ok]
-        if refused:
-            problems.append(f"{where}: Messenger refused {refused}")
-        if not replies:
-            problems.append(f"{where}: no reply")
-        return problems + conversation_problems(
-            where=where,
-            step=step,
-            text=text,
-            resident=resident,
-            caplog=caplog,
-            first_record=first_record,
-            before=before,
+        return bad_input.send_and_check(
+            resident,
+            step,
+            text,
+            caplog,
+            platform="Messenger",
+            refusals=lambda made: [call.response["error"]["message"] for call in made if not call.ok],
+            replied=lambda made: any(
+                call.edge == "messages" and call.ok and call.body["recipient"]["id"] == resident.psid for call in made
+            ),
         )
 
     with time_machine.travel(IN_THE_WINDOW, tick=True), caplog.at_level(logging.WARNING):

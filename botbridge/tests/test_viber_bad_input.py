@@ -17,6 +17,7 @@ from accounts.models import ChannelIdentity
 from accounts.tests.factories import MeterFactory
 from botbridge.channels.viber.keyboards import PREFIX
 from botbridge.models import ProcessedEvent
+from botbridge.tests import bad_input
 from botbridge.tests import fake_viber as callbacks
 from botbridge.tests.bad_input import (
     ACCOUNT,
@@ -24,9 +25,7 @@ from botbridge.tests.bad_input import (
     STEPS,
     THROUGH_TELEGRAM,
     Step,
-    conversation_problems,
     counts,
-    shown,
     walk,
 )
 from botbridge.tests.viber_chat import USER_ID, ViberChat, said
@@ -45,24 +44,16 @@ FORGED = [
 
 
 def send_and_check(resident: ViberChat, step: Step, text: str, caplog) -> list[str]:
-    fake, problems = resident.fake, []
-    before_counts, first_call, first_record = counts(), len(fake.calls), len(caplog.records)
-    resident.say(text)
-    made = fake.calls[first_call:]
-    where = f"[{step.name}] {shown(text)}"
-    refused = [f"{call.method} -> {call.status} {call.response.get('status_message')}" for call in made if call.status]
-    if refused:
-        problems.append(f"{where}: Viber refused {refused}")
-    if not any(call.method == "send_message" and call.status == 0 for call in made):
-        problems.append(f"{where}: no reply in the chat")
-    return problems + conversation_problems(
-        where=where,
-        step=step,
-        text=text,
-        resident=resident,
-        caplog=caplog,
-        first_record=first_record,
-        before=before_counts,
+    return bad_input.send_and_check(
+        resident,
+        step,
+        text,
+        caplog,
+        platform="Viber",
+        refusals=lambda made: [
+            f"{call.method} -> {call.status} {call.response.get('status_message')}" for call in made if call.status
+        ],
+        replied=lambda made: any(call.method == "send_message" and call.status == 0 for call in made),
     )
 
 
