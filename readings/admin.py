@@ -314,7 +314,7 @@ class CalendarOverrideAdmin(SimpleHistoryAdmin):
             note=obj.note,
             saved_by=request.user,
             override_id=obj.pk if change else None,
-            confirm=request.POST.get("confirm_move") == "1",
+            confirm="confirm_move" in request.POST,  # the button of confirm_move.html
         )
         obj.pk, obj._state.adding, obj._state.db = saved.pk, False, saved._state.db
 

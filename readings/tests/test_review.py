@@ -186,7 +186,7 @@ def test_the_reject_page_has_a_way_back_that_rejects_nothing(operator_client):
     reading = held_reading()
     form = action(operator_client, "reject_selected", [reading]).content.decode()
     queue = reverse("admin:readings_readingforreview_changelist")
-    assert f'<a href="{queue}" class="button cancel-link">Скасувати: нічого не відхилено</a>' in form
+    assert f'<a href="{queue}" class="closelink">Скасувати: нічого не відхилено</a>' in form
     operator_client.get(queue)
     reading.refresh_from_db()
     assert reading.status == "needs_review"
