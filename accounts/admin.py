@@ -1,4 +1,8 @@
+import io
+from itertools import islice
+
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin
@@ -13,6 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts import services
 from accounts.errors import DomainError
 from accounts.forms import StaffSignInForm
+from accounts.importing import BadRow, MasterDataFileError, read_master_data
 from accounts.models import AccountLink, ChannelIdentity, MasterDataUpload, Meter, PersonalAccount, User
 from portal.admin import ReadOnlyAdmin
 from readings.parsing import parse_reading
@@ -143,7 +148,7 @@ class AccountLinkAdmin(SimpleHistoryAdmin):
 class MasterDataUploadAdmin(admin.ModelAdmin):
     """Upload the billing CSV, see every bad row with its line number, then import on purpose."""
 
-    list_display = ("__str__", "uploaded_by", "good_rows", "bad_rows", "imported_at", "imported_rows")
+    list_display = ("file_name", "uploaded_at", "uploaded_by", "good_rows", "bad_rows", "imported_at", "imported_rows")
     readonly_fields = (
         "file_name",
         "uploaded_by",
@@ -169,6 +174,11 @@ class MasterDataUploadAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         return self.readonly_fields if obj else ("file",)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        upload = self.get_object(request, object_id)
+        preview = upload_preview(upload) if upload is not None and upload.imported_at is None else []
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "preview": preview})
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else ()
@@ -233,6 +243,28 @@ class MasterDataUploadAdmin(admin.ModelAdmin):
         return redirect("admin:accounts_masterdataupload_change", upload_id)
 
 
+PREVIEW_ROWS = 20
+
+
+def upload_preview(upload: MasterDataUpload) -> list[dict]:
+    """The first good rows of an upload as they will be imported, each marked new or an update
+    of an account already known: what the supervisor confirms, not only what is wrong."""
+    # Decoded as the import reads it (services.master_data_upload_import), but as a stream:
+    # only the lines up to the last row shown are decoded and checked.
+    lines = io.TextIOWrapper(io.BytesIO(upload.content), encoding="utf-8-sig", errors="surrogateescape", newline="")
+    good = (row for row in read_master_data(lines) if not isinstance(row, BadRow))
+    try:
+        rows = list(islice(good, PREVIEW_ROWS))
+    except MasterDataFileError:
+        return []  # the whole file was read when it was uploaded: only a file changed since fails
+    numbers = {row.account_number for row in rows}
+    known = set(PersonalAccount.objects.filter(number__in=numbers).values_list("number", flat=True))
+    return [
+        {"row": row, "initial": "/".join(map(str, row.initial_values)) or "—", "known": row.account_number in known}
+        for row in rows
+    ]
+
+
 @admin.register(ChannelIdentity)
 class ChannelIdentityAdmin(ReadOnlyAdmin):
     """Who uses the bots, on which channel, in which language, and who blocked one (reminders skip them)."""
@@ -249,9 +281,15 @@ class ApiTokenAddForm(forms.ModelForm):
     class Meta:
         model = AuthToken
         fields = ["user"]
+        labels = {"user": _("user")}
 
 
 admin.site.unregister(AuthToken)  # knox's own admin would issue tokens that never expire
+# knox names its app and model in English only ("Knox", "Auth tokens"); staff read Ukrainian.
+# Only the names shown: knox's Meta declares none of them, so its migrations see no change.
+apps.get_app_config("knox").verbose_name = _("API tokens")
+AuthToken._meta.verbose_name = _("API token")
+AuthToken._meta.verbose_name_plural = _("API tokens")
 
 
 @admin.register(AuthToken)

@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -43,7 +44,9 @@ class PersonalAccount(models.Model):
 class Meter(models.Model):
     """A physical meter at an account. A replaced meter stays, inactive, with its readings."""
 
-    account = models.ForeignKey(PersonalAccount, on_delete=models.PROTECT, related_name="meters")
+    account = models.ForeignKey(
+        PersonalAccount, on_delete=models.PROTECT, related_name="meters", verbose_name=_("personal account")
+    )
     serial = models.CharField(_("serial number"), max_length=32)
     zones = models.PositiveSmallIntegerField(_("zones"), choices=[(1, "1"), (2, "2"), (3, "3")])
     digits = models.PositiveSmallIntegerField(_("digits"))
@@ -86,8 +89,10 @@ class Meter(models.Model):
 class AccountLink(models.Model):
     """A user's proven link to an account (account number + serial of its active meter)."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_links")
-    account = models.ForeignKey(PersonalAccount, on_delete=models.CASCADE, related_name="links")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_links", verbose_name=_("user"))
+    account = models.ForeignKey(
+        PersonalAccount, on_delete=models.CASCADE, related_name="links", verbose_name=_("personal account")
+    )
     created_at = models.DateTimeField(_("linked"), auto_now_add=True)
     reminders_enabled = models.BooleanField(_("reminders"), default=True)
     history = HistoricalRecords()  # the audit trail: who changed what, when
@@ -151,7 +156,7 @@ class ChannelIdentity(models.Model):
         VIBER = "viber", _("Viber")
         MESSENGER = "messenger", _("Messenger")
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="channel_identities")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="channel_identities", verbose_name=_("user"))
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     external_id = models.CharField(_("id on the channel"), max_length=64)
     display_name = models.CharField(_("first name"), max_length=128, blank=True)
@@ -227,7 +232,9 @@ class MasterDataUpload(models.Model):
     can reach any process.
     """
 
-    uploaded_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    uploaded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("uploaded by")
+    )
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
     file_name = models.CharField(_("file"), max_length=255)
     content = models.BinaryField()
@@ -244,4 +251,5 @@ class MasterDataUpload(models.Model):
         ordering = ["-uploaded_at"]
 
     def __str__(self) -> str:
-        return f"{self.file_name} {self.uploaded_at:%Y-%m-%d %H:%M}"
+        # Kyiv time, as every date in admin: the stored time is UTC.
+        return f"{self.file_name} {timezone.localtime(self.uploaded_at):%d.%m.%Y %H:%M}"

@@ -1,23 +1,75 @@
+import datetime as dt
+from collections.abc import Sequence
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.errors import DomainError
 from portal.admin import DateDrilldownAdmin, ReadOnlyAdmin
 from readings import export, selectors
-from readings.labels import values_text
+from readings.errors import WindowMoveConfirmation
 from readings.models import CalendarOverride, ExportBatch, Reading, ReadingForReview
+from readings.periods import consumption_name, period_label
 from readings.receipts import receipt_normalize
-from readings.services import reading_approve, reading_flag, reading_reject
+from readings.services import (
+    calendar_override_delete,
+    calendar_override_save,
+    reading_approve,
+    reading_flag,
+    reading_reject,
+)
 from readings.window import add_months, check_in_range
+
+# Periods the pickers offer: from two years back to the window after the current one.
+PICKER_MONTHS_BACK = 24
+FILTER_MONTHS_BACK = 11
+
+
+def current_period() -> dt.date:
+    """The period of the window open today, or of the next one: what staff mean by "now"."""
+    return selectors.window_on(timezone.localdate()).period
+
+
+def short_period(period: dt.date) -> str:
+    """A period in a narrow column or a filter: "01.12.2026 (листопад 2026)", reading day and month of use."""
+    return f"{period:%d.%m.%Y} ({consumption_name(period)})"
+
+
+def kyiv_time(moment: dt.datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M") if moment else "—"
+
+
+def breakable(values: Sequence[int]) -> SafeString:
+    """A reading as 1111/2222 that may wrap after each "/" in a narrow column."""
+    return SafeString("/<wbr>".join(str(value) for value in values))
+
+
+class PeriodFilter(admin.SimpleListFilter):
+    """Periods as months (the reading day and the month of use), the latest first: a period is
+    always a 1st, so "today" or "the last 7 days" would find nothing."""
+
+    title = _("period")
+    parameter_name = "period"
+
+    def lookups(self, request, model_admin):
+        newest = add_months(current_period(), 1)
+        periods = (add_months(newest, -months) for months in range(FILTER_MONTHS_BACK + 2))
+        return [(f"{period:%Y-%m-%d}", short_period(period)) for period in periods]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(period=self.value()) if self.value() else queryset
 
 
 class BillingFilter(admin.SimpleListFilter):
@@ -69,16 +121,15 @@ class ReadingAdmin(ReceiptSearch, SimpleHistoryAdmin, DateDrilldownAdmin, ReadOn
 
     list_display = (
         "receipt_display",
-        "meter",
-        "account_number",
-        "period",
+        "account_display",
+        "period_display",
         "values_display",
         "status",
         "channel",
-        "submitted_at",
+        "submitted_display",
         "exported_display",
     )
-    list_filter = ("status", "channel", "period", "meter__zones", BillingFilter, ExportBatchFilter)
+    list_filter = ("status", "channel", PeriodFilter, "meter__zones", BillingFilter, ExportBatchFilter)
     search_fields = ("=meter__serial", "=meter__account__number", "=meter__account__eic", "=channel_user_key")
     search_help_text = _("Account number, meter serial, EIC, a chat's user id, or a receipt (4829-1307).")
     readonly_fields = ("receipt",)
@@ -103,8 +154,9 @@ class ReadingAdmin(ReceiptSearch, SimpleHistoryAdmin, DateDrilldownAdmin, ReadOn
         of active accounts with a reading, control readings and pending reviews."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        form = PeriodForm(request.GET or None)
-        period = form.cleaned_data["period"] if form.is_valid() else selectors.window_on(timezone.localdate()).period
+        current = current_period()
+        form = PeriodForm(request.GET or None, current=current)
+        period = form.cleaned_data["period"] if form.is_valid() else current
         stats = selectors.window_stats(period=period)
         peak = max((sum(counts.values()) for _day, counts in stats.days), default=0) or 1
         channels = dict(Reading.Channel.choices)
@@ -142,7 +194,7 @@ class ReadingAdmin(ReceiptSearch, SimpleHistoryAdmin, DateDrilldownAdmin, ReadOn
         """The period's readings for billing, by the same code as the API's export."""
         if not request.user.has_perm("readings.export_readings"):
             raise PermissionDenied
-        form = ExportForm(request.GET or None)
+        form = ExportForm(request.GET or None, current=current_period())
         if form.is_valid():
             data = form.cleaned_data
             return export.period_response(
@@ -166,21 +218,34 @@ class ReadingAdmin(ReceiptSearch, SimpleHistoryAdmin, DateDrilldownAdmin, ReadOn
         held = decide_each(self, request, queryset, lambda pk: reading_flag(reading_id=pk, flagged_by=request.user))
         self.message_user(request, _("Held for review: %(count)d.") % {"count": held}, messages.SUCCESS)
 
-    @admin.display(description=_("account"), ordering="meter__account__number")
-    def account_number(self, reading: Reading) -> str:
-        return reading.meter.account.number
+    @admin.display(description=_("account, meter"), ordering="meter__account__number")
+    def account_display(self, reading: Reading) -> str:
+        return account_and_meter(reading)
+
+    @admin.display(description=_("period"), ordering="period")
+    def period_display(self, reading: Reading) -> str:
+        return short_period(reading.period)
 
     @admin.display(description=_("values"))
     def values_display(self, reading: Reading) -> str:
-        return "/".join(map(str, reading.values))
+        return breakable(reading.values)
 
     @admin.display(description=_("receipt"), ordering="receipt")
     def receipt_display(self, reading: Reading) -> str:
         return reading.receipt_display
 
+    @admin.display(description=_("submitted"), ordering="submitted_at")
+    def submitted_display(self, reading: Reading) -> str:
+        return kyiv_time(reading.submitted_at)
+
     @admin.display(description=_("passed to billing"), ordering="exported_at")
-    def exported_display(self, reading: Reading):
-        return timezone.localtime(reading.exported_at).strftime("%d.%m.%Y %H:%M") if reading.exported_at else "—"
+    def exported_display(self, reading: Reading) -> str:
+        return kyiv_time(reading.exported_at)
+
+
+def account_and_meter(reading: Reading) -> str:
+    """The account number, the meter's serial under it: one narrow column instead of two."""
+    return format_html('{}<br><span class="quiet">{}</span>', reading.meter.account.number, reading.meter.serial)
 
 
 @admin.register(ExportBatch)
@@ -197,7 +262,7 @@ class ExportBatchAdmin(ReadOnlyAdmin):
         "readings_link",
         "completed_at",
     )
-    list_filter = ("period", "format", "new_only")
+    list_filter = (PeriodFilter, "format", "new_only")
     list_select_related = ("exported_by",)
 
     @admin.display(description=_("readings"), ordering="readings_count")
@@ -207,18 +272,61 @@ class ExportBatchAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CalendarOverride)
-class CalendarOverrideAdmin(admin.ModelAdmin):
-    """Supervisors force a date working or not; the list shows the next three windows it gives."""
+class CalendarOverrideAdmin(SimpleHistoryAdmin):
+    """Supervisors force a date working or not, through the services (audited); the list shows
+    the next three windows it gives, and a change that moves the current window asks first."""
 
     list_display = ("date", "is_working", "note")
     list_filter = ("is_working",)
     change_list_template = "admin/readings/calendaroverride/change_list.html"
+    delete_confirmation_template = "admin/readings/calendaroverride/delete_confirmation.html"
+    actions = None  # no bulk delete: each removal is shown with the window it moves
 
     def changelist_view(self, request, extra_context=None):
-        today = timezone.localdate()
-        current = selectors.window_on(today).period
+        current = current_period()
         windows = [selectors.window_for_period(add_months(current, months)) for months in range(3)]
         return super().changelist_view(request, {**(extra_context or {}), "windows": windows})
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except WindowMoveConfirmation as move:
+            # Nothing was written (the service refused inside the form's transaction): the same
+            # form again, as hidden fields, with the old and new dates and a button to go on.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Move the readings window?"),
+                "opts": self.model._meta,
+                "message": move.message,
+                "posted": [
+                    (name, value)
+                    for name, values in request.POST.lists()
+                    if name not in ("csrfmiddlewaretoken", "confirm_move")
+                    for value in values
+                ],
+            }
+            return TemplateResponse(request, "admin/readings/calendaroverride/confirm_move.html", context)
+
+    def save_model(self, request, obj: CalendarOverride, form, change: bool) -> None:
+        saved = calendar_override_save(
+            date=obj.date,
+            is_working=obj.is_working,
+            note=obj.note,
+            saved_by=request.user,
+            override_id=obj.pk if change else None,
+            confirm="confirm_move" in request.POST,  # the button of confirm_move.html
+        )
+        obj.pk, obj._state.adding, obj._state.db = saved.pk, False, saved._state.db
+
+    def delete_view(self, request, object_id, extra_context=None):
+        override = self.get_object(request, object_id)
+        move = selectors.window_move(changes={override.date: None}) if override else None
+        notice = WindowMoveConfirmation.between(*move).message if move else None
+        return super().delete_view(request, object_id, {**(extra_context or {}), "window_move": notice})
+
+    def delete_model(self, request, obj: CalendarOverride) -> None:
+        # Django's confirmation page has shown the window it moves (delete_view): this is the yes.
+        calendar_override_delete(override_id=obj.pk, deleted_by=request.user, confirm=True)
 
 
 # One colour per channel (Reading.Channel has nine), so no two share one on the dashboard.
@@ -236,13 +344,16 @@ CHANNEL_COLOURS = (
 
 
 class PeriodForm(forms.Form):
-    """A period: the 1st of a month."""
+    """A period picked as a month, the current window's by default; any 1st of a month in range
+    also comes by URL (?period=2026-12-01, the dashboard's arrows)."""
 
-    period = forms.DateField(
-        label=_("Period"),
-        help_text=_("The 1st of the month, e.g. 2026-12-01."),
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    period = forms.DateField(label=_("Period"), widget=forms.Select)
+
+    def __init__(self, *args, current: dt.date, **kwargs) -> None:
+        super().__init__(*args, initial={"period": current}, **kwargs)
+        newest = add_months(current, 1)
+        periods = (add_months(newest, -months) for months in range(PICKER_MONTHS_BACK + 2))
+        self.fields["period"].widget.choices = [(f"{p:%Y-%m-%d}", capfirst(period_label(p))) for p in periods]
 
     def clean_period(self):
         period = self.cleaned_data["period"]
@@ -293,64 +404,52 @@ class RejectForm(forms.Form):
 
 @admin.register(ReadingForReview)
 class ReviewQueueAdmin(ReceiptSearch, ReadOnlyAdmin):
-    """Readings held for review, oldest first, each with the meter's previous accepted reading beside it."""
+    """Readings held for review, oldest first, each with the meter's previous accepted reading
+    beside it; narrow enough for a 1366 px screen with the decision buttons above the list."""
 
     list_display = (
-        "account_number",
-        "meter",
-        "period",
+        "account_display",
+        "period_display",
         "values_display",
-        "consumption_display",
         "previous_display",
         "photos_display",
         "review_reason",
-        "channel",
-        "submitted_at",
+        "sent_display",
     )
-    list_filter = ("review_reason", "channel", "period")
+    list_filter = ("review_reason", "channel", PeriodFilter)
     search_fields = ("=meter__serial", "=meter__account__number", "=meter__account__eic", "=channel_user_key")
     list_select_related = ("meter__account",)
     ordering = ("submitted_at",)
     actions = ["approve_selected", "reject_selected"]
 
     def get_queryset(self, request):
-        previous = Reading.objects.filter(
-            meter=OuterRef("meter"), status=Reading.Status.ACCEPTED, period__lt=OuterRef("period")
-        ).order_by("-period")
-        return (
-            super()
-            .get_queryset(request)
-            .filter(status=Reading.Status.NEEDS_REVIEW)
-            .prefetch_related("photos")
-            .annotate(
-                previous_period=Subquery(previous.values("period")[:1]),
-                previous_value1=Subquery(previous.values("value1")[:1]),
-                previous_value2=Subquery(previous.values("value2")[:1]),
-                previous_value3=Subquery(previous.values("value3")[:1]),
-            )
-        )
+        held = super().get_queryset(request).filter(status=Reading.Status.NEEDS_REVIEW).prefetch_related("photos")
+        return selectors.readings_with_previous(held)
 
     def has_review_permission(self, request) -> bool:
         return request.user.has_perm("readings.review_reading")
 
-    @admin.display(description=_("account"), ordering="meter__account__number")
-    def account_number(self, reading: Reading) -> str:
-        return reading.meter.account.number
+    @admin.display(description=_("account, meter"), ordering="meter__account__number")
+    def account_display(self, reading: Reading) -> str:
+        return account_and_meter(reading)
 
-    @admin.display(description=_("values"))
+    @admin.display(description=_("period"), ordering="period")
+    def period_display(self, reading: Reading) -> str:
+        return short_period(reading.period)
+
+    @admin.display(description=_("reading, kWh used"))
     def values_display(self, reading: Reading) -> str:
-        return reading.values_text
-
-    @admin.display(description=_("consumption, kWh"))
-    def consumption_display(self, reading: Reading) -> str:
-        return " + ".join(map(str, reading.consumption or ())) or "—"
+        used = " + ".join(map(str, reading.consumption or ())) or "—"
+        return format_html('<strong>{}</strong><br><span class="quiet">{}</span>', breakable(reading.values), used)
 
     @admin.display(description=_("previous accepted"))
     def previous_display(self, reading: Reading) -> str:
         if reading.previous_period is None:
             return "—"
         values = (reading.previous_value1, reading.previous_value2, reading.previous_value3)
-        return f"{values_text([v for v in values if v is not None])} ({reading.previous_period:%m.%Y})"
+        values = [value for value in values if value is not None]
+        as_of = gettext("as of {day}").format(day=f"{reading.previous_period:%d.%m.%Y}")
+        return format_html('{}<br><span class="quiet">{}</span>', breakable(values), as_of)
 
     @admin.display(description=_("photo of the meter"))
     def photos_display(self, reading: Reading) -> str:
@@ -360,8 +459,14 @@ class ReviewQueueAdmin(ReceiptSearch, ReadOnlyAdmin):
             return "—"
         return format_html_join(
             " ",
-            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="{}" width="80" loading="lazy"></a>',
+            '<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="{}" width="48" loading="lazy"></a>',
             ((url, url, _("photo of the meter")) for url in (reverse("photo_file", args=[p.pk]) for p in photos)),
+        )
+
+    @admin.display(description=_("channel, sent"), ordering="submitted_at")
+    def sent_display(self, reading: Reading) -> str:
+        return format_html(
+            '{}<br><span class="quiet">{}</span>', reading.get_channel_display(), kyiv_time(reading.submitted_at)
         )
 
     @admin.action(description=_("Approve the selected readings"), permissions=["review"])
@@ -381,7 +486,10 @@ class ReviewQueueAdmin(ReceiptSearch, ReadOnlyAdmin):
                 "opts": self.model._meta,
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             }
-            return TemplateResponse(request, "admin/readings/reject.html", context)
+            # An empty reason is refused here, in the staff's language (the form has no
+            # browser-side check, whose message would be in the browser's language).
+            status = 400 if form.is_bound else 200
+            return TemplateResponse(request, "admin/readings/reject.html", context, status=status)
         reason = form.cleaned_data["reason"]
         done = decide_each(
             self, request, queryset, lambda pk: reading_reject(reading_id=pk, reviewed_by=request.user, reason=reason)

@@ -170,6 +170,30 @@ class DateOutOfRange(DomainError):
     template = _("Give a date from {first} to {last}.")
 
 
+class WindowMoveConfirmation(DomainError):
+    """A calendar change would move the window open today, or the next one: residents may have
+    been told its dates (reminders, the cabinet), so staff confirm it knowing the new ones."""
+
+    code = "window_move_confirmation"
+    template = _(
+        "This change moves the readings window: now {old_opens}–{old_closes} (readings as of {old_period}), "
+        "after the change {new_opens}–{new_closes} (readings as of {new_period}). "
+        "Residents may have been told the present dates already."
+    )
+
+    @classmethod
+    def between(cls, now, after) -> "WindowMoveConfirmation":
+        """The refusal naming window `now` and window `after` (readings.window.Window both)."""
+        return cls(
+            old_opens=f"{now.opens:%d.%m.%Y}",
+            old_closes=f"{now.closes:%d.%m.%Y}",
+            old_period=f"{now.period:%d.%m.%Y}",
+            new_opens=f"{after.opens:%d.%m.%Y}",
+            new_closes=f"{after.closes:%d.%m.%Y}",
+            new_period=f"{after.period:%d.%m.%Y}",
+        )
+
+
 # --- Meter photos ------------------------------------------------------------------------------
 
 

@@ -42,7 +42,7 @@ class Reading(models.Model):
         UNUSUAL_JUMP = "unusual_jump", _("unusual consumption")
         STAFF = "staff", _("flagged by staff")
 
-    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="readings")
+    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="readings", verbose_name=_("meter"))
     period = models.DateField(_("period"), help_text=_("The 1st of the month the reading counts for."))
     value1 = models.PositiveIntegerField(_("T1 / total"))
     value2 = models.PositiveIntegerField(_("T2"), null=True, blank=True)
@@ -54,7 +54,12 @@ class Reading(models.Model):
     review_reason = models.CharField(_("review reason"), max_length=16, choices=Reason.choices, blank=True)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="readings"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="readings",
+        verbose_name=_("submitted by"),
     )
     submitted_at = models.DateTimeField(_("submitted"), db_index=True)
     # Who on the channel sent it, where the channel has such a key (Telegram's user id, say):
@@ -145,6 +150,8 @@ class CalendarOverride(models.Model):
     date = models.DateField(_("date"), unique=True)
     is_working = models.BooleanField(_("working day"))
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # The audit trail: who changed the calendar and when (calendar_override_save and _delete).
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("calendar override")
@@ -152,7 +159,9 @@ class CalendarOverride(models.Model):
         ordering = ["date"]
 
     def __str__(self) -> str:
-        return f"{self.date:%Y-%m-%d} {'working' if self.is_working else 'day off'}"
+        # Admin's messages name the override by this ("… added successfully"): in the staff's language.
+        kind = _("working day") if self.is_working else _("day off")
+        return f"{self.date:%d.%m.%Y} ({kind})"
 
 
 class IdempotencyKey(models.Model):

@@ -1,7 +1,7 @@
 """Reads of readings and windows that more than one channel needs."""
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -59,12 +59,38 @@ def window_for_period(period: dt.date) -> window.Window:
     return window.window_for_period(period, window_policy(), working_calendar(period))
 
 
+def window_move(*, changes: Mapping[dt.date, bool | None]) -> tuple[window.Window, window.Window] | None:
+    """The window open today (or the next one) now and as it would be with the calendar overrides
+    `changes` (a date made working, True, a day off, False, or its override removed, None); None
+    when it stays as it is."""
+    today = timezone.localdate()
+    calendar = working_calendar(today)
+    now = window.window_on(today, window_policy(), calendar)
+    overrides = {**calendar.overrides, **changes}
+    changed = window.WorkingCalendar({day: working for day, working in overrides.items() if working is not None})
+    after = window.window_on(today, window_policy(), changed)
+    return None if after == now else (now, after)
+
+
+def _accepted_before(meter, period) -> QuerySet[Reading]:
+    """The meter's accepted readings of periods before `period`, latest first (values or OuterRefs)."""
+    return Reading.objects.filter(meter=meter, status=Reading.Status.ACCEPTED, period__lt=period).order_by("-period")
+
+
 def reading_previous(*, meter: Meter, period: dt.date) -> Reading | None:
     """The latest accepted reading of a period before `period`: the base of its consumption."""
-    return (
-        Reading.objects.filter(meter=meter, status=Reading.Status.ACCEPTED, period__lt=period)
-        .order_by("-period")
-        .first()
+    return _accepted_before(meter, period).first()
+
+
+def readings_with_previous(readings: QuerySet[Reading]) -> QuerySet[Reading]:
+    """`readings` with reading_previous's reading of each as previous_period and previous_value1..3,
+    in the same query (the review queue shows it beside every held reading)."""
+    previous = _accepted_before(OuterRef("meter"), OuterRef("period"))
+    return readings.annotate(
+        previous_period=Subquery(previous.values("period")[:1]),
+        previous_value1=Subquery(previous.values("value1")[:1]),
+        previous_value2=Subquery(previous.values("value2")[:1]),
+        previous_value3=Subquery(previous.values("value3")[:1]),
     )
 
 

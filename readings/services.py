@@ -22,13 +22,15 @@ from readings.errors import (
     ReviewNotPending,
     ReviewReasonRequired,
     TooManyQuickAttempts,
+    WindowMoveConfirmation,
     quick_words,
 )
-from readings.models import ExportBatch, ExportedReading, IdempotencyKey, Reading, ReadingPhoto
+from readings.models import CalendarOverride, ExportBatch, ExportedReading, IdempotencyKey, Reading, ReadingPhoto
 from readings.parsing import check_values, parse_reading
 from readings.photos import photo_clean
 from readings.receipts import receipt_new
 from readings.rules import assess
+from readings.window import check_in_range
 
 STANDING = selectors.STANDING
 
@@ -300,3 +302,50 @@ def export_batch_record(*, period: dt.date, kind: str, exported_by: User, new_on
 def export_batch_complete(*, batch_id: int) -> None:
     """The batch's last row has gone out: from now on its readings count as passed to billing."""
     ExportBatch.objects.filter(pk=batch_id, completed_at__isnull=True).update(completed_at=timezone.now())
+
+
+# --- The working calendar ----------------------------------------------------------------------
+
+
+def calendar_override_save(
+    *,
+    date: dt.date,
+    is_working: bool,
+    saved_by: User,
+    note: str = "",
+    override_id: int | None = None,
+    confirm: bool = False,
+) -> CalendarOverride:
+    """Make `date` a working day or a day off: a new override, or `override_id`'s changed.
+
+    Raises WindowMoveConfirmation (nothing written) when the change moves the window open
+    today, or the next one, and `confirm` is not set. The audit trail records who did it.
+    """
+    check_in_range(date)
+    with transaction.atomic():
+        override = CalendarOverride.objects.select_for_update().get(pk=override_id) if override_id else None
+        changes: dict[dt.date, bool | None] = {override.date: None} if override else {}
+        changes[date] = is_working
+        _check_window_move(changes, confirm=confirm)
+        override = override or CalendarOverride()
+        override.date, override.is_working, override.note = date, is_working, note
+        override.full_clean()
+        override._history_user = saved_by
+        override.save()
+    return override
+
+
+def calendar_override_delete(*, override_id: int, deleted_by: User, confirm: bool = False) -> None:
+    """Remove an override: the date is working or not as the Ukrainian calendar has it.
+    Refused like calendar_override_save when that moves the window and `confirm` is not set."""
+    with transaction.atomic():
+        override = CalendarOverride.objects.select_for_update().get(pk=override_id)
+        _check_window_move({override.date: None}, confirm=confirm)
+        override._history_user = deleted_by
+        override.delete()
+
+
+def _check_window_move(changes: dict[dt.date, bool | None], *, confirm: bool) -> None:
+    move = selectors.window_move(changes=changes)
+    if move and not confirm:
+        raise WindowMoveConfirmation.between(*move)

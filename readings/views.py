@@ -25,7 +25,7 @@ from readings.errors import ConfirmationRequired
 from readings.forms import QuickSubmitForm, ReadingForm
 from readings.labels import METER_KINDS, ZONE_NAMES, values_text
 from readings.models import Reading
-from readings.periods import consumption_heading, consumption_month, period_label
+from readings.periods import consumption_heading, period_label
 from readings.services import reading_submit, reading_submit_by_number
 from readings.tariffs import estimate_cost
 
@@ -206,54 +206,54 @@ def reading_rows(readings) -> list[dict[str, str]]:
 @login_required
 @require_GET
 def history_csv(request: HttpRequest, number: str) -> HttpResponse:
-    """Every reading of the account, for a spreadsheet: UTF-8 with a BOM so Excel shows Cyrillic."""
+    """Every reading of the account, for a spreadsheet as Ukrainian Excel opens it: UTF-8 with a
+    BOM (else Cyrillic is garbled), ";" between fields and a decimal comma (its list separator and
+    decimal mark), so each field lands in its own column. The API's and billing's CSV stay as they are."""
     link = own_link(request.user, number)
+    zones = max(link.account.meters.values_list("zones", flat=True), default=1)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="pokaznyk-{link.account.number}.csv"'
     response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            _("Period"),
-            _("Consumption month"),
-            _("Meter"),
-            "T1",
-            "T2",
-            "T3",
-            _("Consumption T1, kWh"),
-            _("Consumption T2, kWh"),
-            _("Consumption T3, kWh"),
-            _("Estimated cost, UAH"),
-            _("Status"),
-            _("Channel"),
-            _("Sent"),
-        ]
-    )
+    writer = csv.writer(response, delimiter=";")
+    headings = [_("Period"), _("Consumption month"), _("Meter"), *_zone_headings(zones)]
+    writer.writerow([*headings, _("Estimated cost, UAH"), _("Status"), _("Channel"), _("Sent")])
     for reading in selectors.account_readings(account_id=link.account_id).iterator(chunk_size=500):
-        consumption = reading.consumption
-        counts = consumption is not None and reading.status != Reading.Status.CONTROL
+        consumption = reading.consumption or ()
+        counts = bool(consumption) and reading.status != Reading.Status.CONTROL
         writer.writerow(
             [
-                f"{reading.period:%Y-%m-%d}",
-                f"{consumption_month(reading.period):%Y-%m}",
+                f"{reading.period:%d.%m.%Y}",
+                consumption_heading(reading.period),
                 reading.meter.serial,
-                reading.value1,
-                _blank(reading.value2),
-                _blank(reading.value3),
-                _blank(reading.consumption1),
-                _blank(reading.consumption2),
-                _blank(reading.consumption3),
-                estimate_cost(consumption) if counts else "",
+                *_padded(reading.values, zones),
+                *_padded(consumption, zones),
+                # One zone has no total beside it: it would repeat the zone's own column.
+                *([sum(consumption) if consumption else ""] if zones > 1 else []),
+                str(estimate_cost(consumption)).replace(".", ",") if counts else "",
                 reading.get_status_display(),
                 reading.get_channel_display(),
-                timezone.localtime(reading.submitted_at).strftime("%Y-%m-%d %H:%M"),
+                timezone.localtime(reading.submitted_at).strftime("%d.%m.%Y %H:%M"),
             ]
         )
     return response
 
 
-def _blank(value: int | None) -> int | str:
-    return "" if value is None else value
+def _zone_headings(zones: int) -> list[str]:
+    """The readings and consumption columns: one each for a one-zone account, else one per zone
+    named as on the bill (day, night…) and the total consumption."""
+    if zones == 1:
+        return [_("Reading"), _("Consumption, kWh")]
+    names = [str(name) for name in ZONE_NAMES[zones]]
+    return [
+        *(_("Reading: {zone}").format(zone=name) for name in names),
+        *(_("Consumption: {zone}, kWh").format(zone=name) for name in names),
+        _("Consumption in total, kWh"),
+    ]
+
+
+def _padded(values, zones: int) -> list[int | str]:
+    """A zone's column blank where the meter has fewer zones (a meter replaced by a zoned one)."""
+    return [*values, *[""] * (zones - len(values))]
 
 
 @require_http_methods(["GET", "POST"])

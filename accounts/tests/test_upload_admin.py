@@ -1,6 +1,9 @@
 """Master data from admin: upload, a preview of the bad rows with line numbers, then an import on purpose."""
 
+import re
+
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -9,6 +12,7 @@ from django.utils import translation
 from accounts.errors import UploadHasBadRows
 from accounts.models import MasterDataUpload, Meter, PersonalAccount
 from accounts.tests.factories import UserFactory
+from conftest import kyiv
 from readings.errors import ReadingTotalOfZoned
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +107,60 @@ def test_accounts_and_meters_are_not_typed_over_in_admin(client):
     staff(client, "operator")
     page = client.get(reverse("admin:accounts_meter_changelist")).content.decode()
     assert 'value="replace"' not in page
+
+
+def test_the_preview_shows_what_will_be_imported_new_or_updated(client):
+    from accounts.tests.factories import PersonalAccountFactory
+
+    PersonalAccountFactory(number="223456789")
+    staff(client, "supervisor")
+    text = (
+        "account_number,meter_serial,zones,digits,address,t1,t2\n"
+        "123456789,AB1,1,6,вул. Соборна 1,1500,\n"
+        "223456789,CD2,2,6,вул. Шевченка 5,100,200\n"
+        "12x,AB2,1,6,,,\n"
+    )
+    preview = client.get(upload(client, text)["Location"]).content.decode()
+    assert "Що буде імпортовано: 2 рядки" in preview
+    table = preview.split('<table id="preview">')[1].split("</table>")[0]
+    rows = [re.findall(r"<td>(.*?)</td>", row) for row in table.split("<tr>")[2:]]
+    assert rows == [
+        ["123456789", "вул. Соборна 1", "—", "AB1", "1", "6", "1500", "новий рахунок"],
+        ["223456789", "вул. Шевченка 5", "—", "CD2", "2", "6", "100/200", "оновлює рахунок"],
+    ]
+    assert not PersonalAccount.objects.filter(number="123456789").exists()  # shown, not written
+
+
+def test_with_bad_rows_the_button_says_it_skips_them_and_does(client):
+    staff(client, "supervisor")
+    response = upload(client, WITH_BAD)
+    preview = client.get(response["Location"]).content.decode()
+    form = preview.split('<form method="post" action="')[1].split("</form>")[0]
+    assert 'value="Імпортувати 1 рядок, пропустити 2 з помилками"' in form
+    assert 'type="checkbox"' not in form  # nothing to tick before the button works
+    # What the browser sends on that one click.
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
+    client.post(form.split('"')[0], fields)
+    assert list(PersonalAccount.objects.values_list("number", flat=True)) == ["123456789"]
+
+
+def test_a_file_with_no_good_row_offers_no_import(client):
+    staff(client, "supervisor")
+    preview = client.get(upload(client, "account_number,meter_serial,zones,digits\n12x,AB2,1,6\n")["Location"])
+    page = preview.content.decode()
+    assert 'id="import"' not in page
+    assert "У файлі немає жодного рядка, який можна імпортувати" in page
+
+
+def test_upload_times_are_kyiv_time_only(client):
+    staff(client, "supervisor")
+    # 01:30 in Kyiv is 23:30 UTC the day before.
+    with time_machine.travel(kyiv(2026, 11, 24, 1, 30), tick=False):
+        response = upload(client, GOOD)
+    listing = client.get(reverse("admin:accounts_masterdataupload_changelist")).content.decode()
+    preview = client.get(response["Location"]).content.decode()
+    for page in (listing, preview):
+        assert "01:30" in page
+        assert "23:30" not in page and "23.11.2026" not in page and "2026-11-23" not in page
+    assert "accounts.csv 24.11.2026 01:30" in preview  # the upload's name in the page's path
+    assert "Хто завантажив" in preview and "Uploaded by" not in preview

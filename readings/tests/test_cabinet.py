@@ -3,7 +3,6 @@
 import csv
 import datetime as dt
 import io
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -262,19 +261,64 @@ def test_the_history_charts_24_months_stacked_by_zone_with_the_estimated_cost(cl
     assert "<title>Листопад 2026: 100 + 40 кВт·год</title>" in html
 
 
-def test_the_history_csv_has_every_reading_of_the_account(client, resident, in_window):
-    meter = linked_meter(resident, zones=2, initial_values=[1000, 1000])
-    two_years_of_readings(meter, months=3)
+def history_csv(client, meter) -> tuple[bytes, list[list[str]]]:
     response = client.get(f"/accounts/{meter.account.number}/history.csv")
     assert response["Content-Type"].startswith("text/csv")
     assert f"pokaznyk-{meter.account.number}.csv" in response["Content-Disposition"]
-    text = response.content.decode("utf-8")
-    assert text.startswith("\ufeff")
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0][:2] == ["Період", "Місяць споживання"]
+    return response.content, list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+
+
+def test_the_history_csv_has_every_reading_of_the_account(client, resident, in_window):
+    meter = linked_meter(resident, zones=2, initial_values=[1000, 1000])
+    two_years_of_readings(meter, months=3)
+    _content, rows = history_csv(client, meter)
+    assert rows[0] == [
+        "Період",
+        "Місяць споживання",
+        "Лічильник",
+        "Показання: день",
+        "Показання: ніч",
+        "Споживання: день, кВт·год",
+        "Споживання: ніч, кВт·год",
+        "Споживання разом, кВт·год",
+        "Орієнтовна вартість, грн",
+        "Статус",
+        "Канал",
+        "Надіслано",
+    ]
     assert len(rows) == 1 + 3
-    assert rows[1][:9] == ["2026-12-01", "2026-11", meter.serial, "1300", "1120", "", "100", "40", ""]
-    assert Decimal(rows[1][9]) == Decimal("518.40")
+    # 100 kWh by day × 1 + 40 by night × 0.5 = 120 kWh at 4.32 UAH: 518,40, with the decimal comma.
+    assert rows[1][:9] == ["01.12.2026", "Листопад 2026", meter.serial, "1300", "1120", "100", "40", "140", "518,40"]
+
+
+def test_the_history_csv_opens_in_ukrainian_excel_as_columns(client, resident, in_window):
+    """Excel in a Ukrainian locale splits a CSV at ";" and reads "12,50" as a number; it shows
+    Cyrillic only after a UTF-8 byte-order mark."""
+    meter = linked_meter(resident, initial_values=[1000])
+    two_years_of_readings(meter, months=2, step=(101,))
+    content, rows = history_csv(client, meter)
+    assert content.startswith(b"\xef\xbb\xbf\xd0\x9f")  # the BOM, then "П" of "Період"
+    lines = content.decode("utf-8-sig").splitlines()
+    assert lines[0].split(";") == rows[0]  # ";" and nothing else between the fields
+    # 101 kWh × 4.32 UAH = 436.32, with a comma before the kopecks.
+    assert lines[1].split(";")[3:6] == ["1202", "101", "436,32"]
+
+
+def test_a_one_zone_history_csv_has_no_column_twice(client, resident, in_window):
+    meter = linked_meter(resident, initial_values=[1000])
+    two_years_of_readings(meter, months=2, step=(101,))
+    _content, rows = history_csv(client, meter)
+    assert rows[0][:6] == [
+        "Період",
+        "Місяць споживання",
+        "Лічильник",
+        "Показання",
+        "Споживання, кВт·год",
+        "Орієнтовна вартість, грн",
+    ]
+    assert len(set(rows[0])) == len(rows[0])
+    assert all(len(row) == len(rows[0]) for row in rows)
+    assert rows[1][3:5] == ["1202", "101"]  # the reading and its consumption, and no total repeating it
 
 
 # --- The quick form ------------------------------------------------------------------------

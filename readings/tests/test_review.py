@@ -63,7 +63,7 @@ def test_the_queue_lists_held_readings_with_the_previous_one_beside(operator_cli
         MeterFactory()  # an account with nothing to review
     page = operator_client.get(reverse("admin:readings_readingforreview_changelist")).content.decode()
     assert "9500" in page
-    assert "1200 (11.2026)" in page
+    assert '1200<br><span class="quiet">на 01.11.2026</span>' in page
     assert page.count('name="_selected_action"') == 1
 
 
@@ -168,3 +168,41 @@ def test_a_master_data_import_leaves_an_audit_trail():
         ("+", "вул. Соборна, 1"),
         ("~", "вул. Соборна, 2"),
     ]
+
+
+def test_an_empty_reason_is_refused_by_the_server_in_ukrainian_and_nothing_is_rejected(operator_client):
+    reading = held_reading()
+    form = action(operator_client, "reject_selected", [reading]).content.decode()
+    # No browser-side check: its message would be in the browser's language, not the staff's.
+    assert '<form method="post" novalidate>' in form and " required" not in form.split("<form")[-1]
+    refused = action(operator_client, "reject_selected", [reading], apply="1", reason="   ")
+    assert refused.status_code == 400
+    assert "Вкажіть, чому показання відхилено: мешканець прочитає причину." in refused.content.decode()
+    reading.refresh_from_db()
+    assert (reading.status, reading.review_note) == ("needs_review", "")
+
+
+def test_the_reject_page_has_a_way_back_that_rejects_nothing(operator_client):
+    reading = held_reading()
+    form = action(operator_client, "reject_selected", [reading]).content.decode()
+    queue = reverse("admin:readings_readingforreview_changelist")
+    assert f'<a href="{queue}" class="closelink">Скасувати: нічого не відхилено</a>' in form
+    operator_client.get(queue)
+    reading.refresh_from_db()
+    assert reading.status == "needs_review"
+
+
+def test_the_decision_is_one_button_per_action_above_the_queue(operator_client):
+    first, second = held_reading(), held_reading(chat_id=556)
+    page = operator_client.get(reverse("admin:readings_readingforreview_changelist")).content.decode()
+    assert 'data-action="approve_selected">Прийняти вибрані показання</button>' in page
+    assert 'data-action="reject_selected">Відхилити вибрані показання…</button>' in page
+    # What the browser sends for each button: every hidden action, and the pressed button's index.
+    both = ["approve_selected", "reject_selected"]
+    url = reverse("admin:readings_readingforreview_changelist")
+    operator_client.post(url, {"action": both, "index": "0", "_selected_action": [first.pk]})
+    form = operator_client.post(url, {"action": both, "index": "1", "_selected_action": [second.pk]})
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("accepted", "needs_review")
+    assert "Причина, яку прочитає мешканець" in form.content.decode()  # the reject page asks why first

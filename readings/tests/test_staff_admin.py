@@ -157,3 +157,89 @@ def test_the_readings_list_takes_extreme_dates_in_its_date_drilldown(client, que
     staff_client(client, "operator")
     page = client.get(reverse("admin:readings_reading_changelist"), query)
     assert page.status_code in (200, 302)
+
+
+@pytest.mark.parametrize(
+    ("today", "period", "label"),
+    [
+        # Before December's window opens, and while it is open: December's readings.
+        (kyiv(2026, 11, 24), "2026-12-01", "Показання на 01.12.2026 — споживання за листопад 2026"),
+        (kyiv(2026, 12, 2), "2026-12-01", "Показання на 01.12.2026 — споживання за листопад 2026"),
+        # After it closed, January's is the window staff are waiting for.
+        (kyiv(2026, 12, 10), "2027-01-01", "Показання на 01.01.2027 — споживання за грудень 2026"),
+    ],
+)
+def test_the_period_pickers_offer_months_and_start_at_the_current_window(client, today, period, label):
+    staff_client(client, "supervisor")
+    with time_machine.travel(today, tick=False):
+        export_page = client.get(reverse("admin:readings_reading_export")).content.decode()
+        dashboard = client.get(reverse("admin:readings_reading_dashboard")).content.decode()
+    for page in (export_page, dashboard):
+        assert f'<option value="{period}" selected>{label}</option>' in page
+        assert 'type="date"' not in page  # no day to pick: a period is always a 1st
+        assert page.count('<option value="20') == 26  # two years back and the window after
+
+
+def test_the_export_takes_the_picked_month(client):
+    meter = MeterFactory()
+    reading_submit(meter=meter, text="1100", channel="web", submitted_at=kyiv(2026, 11, 28))
+    staff_client(client, "supervisor")
+    response = client.get(reverse("admin:readings_reading_export"), {"period": "2026-12-01", "format": "csv"})
+    assert response["Content-Disposition"].startswith('attachment; filename="readings-2026-12-')
+
+
+ENGLISH_LEFTOVERS = re.compile(
+    # Field labels ("Meter:") and column headings ("Meter</a>") Django made from unnamed fields,
+    # knox's names, the calendar's own words, and Django's screen-reader texts it has no Ukrainian for.
+    r">\s*(?:Meter|Uploaded by|Submitted by|Account|User)\s*:?\s*<"
+    r"|day off|working\)|Auth tokens?|Knox|Model name|Add link|Change or view list link"
+)
+
+
+def english_leftovers(page: str) -> list[str]:
+    return ENGLISH_LEFTOVERS.findall(page)
+
+
+def test_the_ukrainian_admin_has_no_english_leftovers(client):
+    from readings.tests.test_review import held_reading
+
+    reading = held_reading()
+    staff_client(client, "supervisor")
+    with time_machine.travel(kyiv(2026, 11, 24), tick=False):
+        added = client.post(
+            reverse("admin:readings_calendaroverride_add"),
+            {"date": "2027-03-09", "note": "", "_save": "Зберегти"},
+            follow=True,
+        ).content.decode()
+        pages = {"calendar override added": added} | {
+            url: client.get(url, follow=True).content.decode()
+            for url in (
+                reverse("admin:index"),
+                reverse("admin:readings_readingforreview_changelist"),
+                reverse("admin:readings_reading_changelist"),
+                reverse("admin:readings_reading_change", args=[reading.pk]),
+                reverse("admin:readings_calendaroverride_changelist"),
+                reverse("admin:accounts_meter_changelist"),
+                reverse("admin:accounts_meter_change", args=[reading.meter.pk]),
+                reverse("admin:accounts_channelidentity_changelist"),
+                reverse("admin:accounts_accountlink_changelist"),
+                reverse("admin:knox_authtoken_add"),
+            )
+        }
+    assert {url: english_leftovers(page) for url, page in pages.items() if english_leftovers(page)} == {}
+    review_queue = pages[reverse("admin:readings_readingforreview_changelist")]
+    assert "Рахунок, лічильник" in review_queue or "рахунок, лічильник" in review_queue
+    assert "Хто надіслав" in pages[reverse("admin:readings_reading_change", args=[reading.pk])]
+    assert '09.03.2027 (вихідний)</a>" було додано успішно.' in added
+    assert "Токени API" in pages[reverse("admin:index")]
+
+
+def test_staff_who_chose_english_get_the_admin_in_english(client):
+    from readings.tests.test_review import held_reading
+
+    held_reading()
+    staff_client(client, "operator")
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("admin:readings_readingforreview_changelist")).content.decode()
+    assert "Account, meter" in page and "Approve the selected readings" in page
+    assert "Рахунок" not in page
