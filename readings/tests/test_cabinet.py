@@ -321,6 +321,18 @@ def test_a_one_zone_history_csv_has_no_column_twice(client, resident, in_window)
     assert rows[1][3:5] == ["1202", "101"]  # the reading and its consumption, and no total repeating it
 
 
+def test_a_one_zone_history_table_shows_the_months_use_once(client, resident, in_window):
+    meter = linked_meter(resident, initial_values=[1000])
+    two_years_of_readings(meter, months=2, step=(101,))
+    html = page(client.get(f"/accounts/{meter.account.number}/history/"))
+    table = html[html.index('<table class="stack months">') : html.index("</table>")]
+    header = table[table.index("<thead>") : table.index("</thead>")]
+    assert header.count("<th scope") == 3  # the month, its kWh, its estimate: no zone column repeating the total
+    months = table.count('<th scope="row">')
+    assert months >= 1
+    assert table.count('<td class="num') == 2 * months  # each month: its kWh and its estimate
+
+
 # --- The quick form ------------------------------------------------------------------------
 
 
