@@ -14,6 +14,7 @@ from accounts import services
 from accounts.errors import DomainError
 from accounts.forms import StaffSignInForm
 from accounts.models import AccountLink, ChannelIdentity, MasterDataUpload, Meter, PersonalAccount, User
+from portal import reference
 from portal.admin import ReadOnlyAdmin
 from readings.parsing import parse_reading
 
@@ -178,9 +179,7 @@ class MasterDataUploadAdmin(admin.ModelAdmin):
             return super().get_form(request, obj, **kwargs)
 
         class UploadForm(forms.ModelForm):
-            file = forms.FileField(
-                label=_("Master data CSV"), help_text=_("UTF-8, header row, as DOMAIN.md describes.")
-            )
+            file = forms.FileField(label=_("Master data CSV"), help_text=reference.master_data_help_text())
 
             class Meta:
                 model = MasterDataUpload
