@@ -19,6 +19,7 @@ from accounts.errors import DomainError
 from accounts.forms import StaffSignInForm
 from accounts.importing import BadRow, MasterDataFileError, read_master_data
 from accounts.models import AccountLink, ChannelIdentity, MasterDataUpload, Meter, PersonalAccount, User
+from portal import reference
 from portal.admin import ReadOnlyAdmin
 from readings.parsing import parse_reading
 
@@ -188,9 +189,7 @@ class MasterDataUploadAdmin(admin.ModelAdmin):
             return super().get_form(request, obj, **kwargs)
 
         class UploadForm(forms.ModelForm):
-            file = forms.FileField(
-                label=_("Master data CSV"), help_text=_("UTF-8, header row, as DOMAIN.md describes.")
-            )
+            file = forms.FileField(label=_("Master data CSV"), help_text=reference.master_data_help_text())
 
             class Meta:
                 model = MasterDataUpload

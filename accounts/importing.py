@@ -1,4 +1,4 @@
-"""Reading and validating the master-data CSV (DOMAIN.md) one row at a time.
+"""Reading and validating the master-data CSV (docs/domain.md) one row at a time.
 
 The same validator serves `manage.py import_accounts` and, later, the admin
 upload. It streams: nothing but the current row is held in memory.

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/import_accounts.py [--rows N]    # default 1,000,000
 
-Generates a valid master-data CSV (DOMAIN.md) of N rows in a temporary directory
+Generates a valid master-data CSV (docs/domain.md) of N rows in a temporary directory
 and imports it into a fresh database, then does the same with N/10 rows: the two
 peaks of memory side by side show whether memory grows with the file.
 

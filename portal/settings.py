@@ -396,7 +396,7 @@ LINK_ATTEMPTS_PER_ADDRESS = env_int("LINK_ATTEMPTS_PER_ADDRESS", 20, low=1, high
 # serial from many addresses stops here. Counted for numbers that do not exist as well.
 LINK_ATTEMPTS_PER_ACCOUNT = env_int("LINK_ATTEMPTS_PER_ACCOUNT", 10, low=1, high=100000)
 
-# The submission window (DOMAIN.md): last BEFORE days of a month + first AFTER of the next.
+# The submission window (docs/domain.md): last BEFORE days of a month + first AFTER of the next.
 READINGS_WINDOW_DAYS = env_choice("READINGS_WINDOW_DAYS", "working", ("working", "calendar"))
 READINGS_WINDOW_BEFORE = env_int("READINGS_WINDOW_BEFORE", 2, low=0, high=10)
 READINGS_WINDOW_AFTER = env_int("READINGS_WINDOW_AFTER", 3, low=0, high=10)
@@ -411,7 +411,7 @@ READINGS_JUMP_FACTOR = env_decimal("READINGS_JUMP_FACTOR", "3")
 READINGS_JUMP_FLOOR_KWH = env_int("READINGS_JUMP_FLOOR_KWH", 300, low=0, high=10**6)
 READINGS_JUMP_NO_HISTORY_KWH = env_int("READINGS_JUMP_NO_HISTORY_KWH", 3000, low=1, high=10**7)
 
-# Household tariff for cost estimates (DOMAIN.md), UAH per kWh and zone multipliers.
+# Household tariff for cost estimates (docs/domain.md), UAH per kWh and zone multipliers.
 TARIFF_UAH_PER_KWH = env_decimal("TARIFF_UAH_PER_KWH", "4.32")
 TARIFF_ZONE_FACTORS = {
     1: (Decimal(1),),

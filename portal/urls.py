@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import health
+from portal import health, reference
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("reference/", reference.reference, name="reference"),
+    path(f"reference/{reference.EXAMPLE_CSV}", reference.example_csv, name="reference_example_csv"),
     path("telegram/", include("botbridge.urls")),
     path("viber/", include("botbridge.channels.viber.urls")),
     path("messenger/", include("botbridge.channels.messenger.urls")),

@@ -1,6 +1,6 @@
 """Turning what a resident typed into zone values, or a refusal that says why.
 
-Formats (DOMAIN.md): `12345` for one zone, `1111/2222` day/night, `1111/2222/3333`
+Formats (docs/domain.md): `12345` for one zone, `1111/2222` day/night, `1111/2222/3333`
 peak/half-peak/night. Spaces around `/` and leading zeros are fine; whole kWh only.
 """
 

@@ -1,4 +1,4 @@
-"""Reading rules against the meter's history (DOMAIN.md), as pure functions.
+"""Reading rules against the meter's history (docs/domain.md), as pure functions.
 
 A value below the previous accepted one is refused unless it is a rollover (the
 display passed 0); a rollover and a consumption far above the usual both need the

@@ -1,4 +1,4 @@
-"""Cost estimates from the household tariff (DOMAIN.md): an estimate, never a bill."""
+"""Cost estimates from the household tariff (docs/domain.md): an estimate, never a bill."""
 
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal

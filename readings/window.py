@@ -1,4 +1,4 @@
-"""The submission window (DOMAIN.md), as pure functions of dates.
+"""The submission window (docs/domain.md), as pure functions of dates.
 
 Default policy, from the company's published rule: the last two working days of a
 month plus the first three working days of the next; readings count as of the 1st

@@ -26,7 +26,7 @@ OPENS, LAST = Broadcast.Kind.WINDOW_OPENS, Broadcast.Kind.LAST_DAY
 @pytest.mark.parametrize(
     ("moment", "expected"),
     [
-        # The DOMAIN.md windows: 28.05–03.06, 27.11–03.12, 30.12–05.01, 25.02–03.03.
+        # The docs/domain.md windows: 28.05–03.06, 27.11–03.12, 30.12–05.01, 25.02–03.03.
         (kyiv(2026, 5, 28, 9, 0), [OPENS]),
         (kyiv(2026, 5, 28, 8, 59), []),
         (kyiv(2026, 6, 3, 9, 30), [LAST]),

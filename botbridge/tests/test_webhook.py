@@ -5,7 +5,7 @@ import logging
 
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import OperationalError
 
 from accounts.models import ChannelIdentity
@@ -13,6 +13,7 @@ from accounts.tests.factories import MeterFactory
 from botbridge.models import ProcessedEvent
 from botbridge.tests import updates
 from botbridge.tests.chat import SECRET, texts
+from portal.tests.servers import free_port
 from readings.models import Reading
 
 pytestmark = pytest.mark.django_db
@@ -114,6 +115,20 @@ def test_set_webhook_and_delete_webhook_commands(bot_settings, fake_bot_api):
     assert len(fake_bot_api.calls_to("setMyCommands")) == 2  # Ukrainian for all, English for "en"
     call_command("delete_webhook")
     assert len(fake_bot_api.calls_to("deleteWebhook")) == 1
+
+
+def test_set_webhook_says_what_telegram_refused_without_a_traceback(bot_settings, fake_bot_api):
+    with pytest.raises(CommandError, match="An HTTPS URL must be provided"):
+        call_command("set_webhook", "http://pokaznyk.example.ua/telegram/webhook/")
+    assert not fake_bot_api.calls_to("setMyCommands")
+
+
+def test_webhook_commands_say_when_telegram_is_out_of_reach(bot_settings):
+    bot_settings.TELEGRAM_API_BASE = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with pytest.raises(CommandError, match=r"did not set the webhook .*Cannot connect"):
+        call_command("set_webhook", "https://pokaznyk.example.ua/telegram/webhook/")
+    with pytest.raises(CommandError, match="did not remove the webhook"):
+        call_command("delete_webhook")
 
 
 def test_when_the_database_fails_the_webhook_says_503_and_telegram_retries(webhook_resident, client, monkeypatch):

@@ -17,7 +17,7 @@ PLAIN = WorkingCalendar()
 @pytest.mark.parametrize(
     ("period", "opens", "closes"),
     [
-        # The examples table of DOMAIN.md (martial law: public holidays are working days).
+        # The examples table of docs/domain.md (martial law: public holidays are working days).
         (D(2026, 6, 1), D(2026, 5, 28), D(2026, 6, 3)),
         (D(2026, 12, 1), D(2026, 11, 27), D(2026, 12, 3)),
         (D(2027, 1, 1), D(2026, 12, 30), D(2027, 1, 5)),

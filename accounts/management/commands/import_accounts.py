@@ -10,7 +10,7 @@ from accounts.services import MasterDataRow, master_data_import
 
 
 class Command(BaseCommand):
-    help = "Import accounts and meters from the master-data CSV (DOMAIN.md). Validates every row first."
+    help = "Import accounts and meters from the master-data CSV (docs/domain.md). Validates every row first."
     # The system checks import the whole URLconf, the Telegram bot's aiogram with it: about
     # 170 MiB that an import of a million rows has no use for. `manage.py check` still runs them.
     requires_system_checks = []

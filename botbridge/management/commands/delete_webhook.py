@@ -2,6 +2,7 @@
 
 import asyncio
 
+from aiogram.exceptions import TelegramAPIError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -14,7 +15,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not settings.TELEGRAM_BOT_TOKEN:
             raise CommandError("TELEGRAM_BOT_TOKEN is not set.")
-        asyncio.run(self._delete())
+        try:
+            asyncio.run(self._delete())
+        except TelegramAPIError as error:  # a refusal, or Telegram out of reach (TelegramNetworkError)
+            raise CommandError(f"Telegram did not remove the webhook: {error}.") from None
         self.stdout.write(self.style.SUCCESS("Webhook removed."))
 
     async def _delete(self) -> None:

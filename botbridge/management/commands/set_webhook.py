@@ -2,6 +2,7 @@
 
 import asyncio
 
+from aiogram.exceptions import TelegramAPIError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -19,7 +20,13 @@ class Command(BaseCommand):
             raise CommandError("TELEGRAM_BOT_TOKEN is not set.")
         if not settings.TELEGRAM_WEBHOOK_SECRET:
             raise CommandError("TELEGRAM_WEBHOOK_SECRET is not set: the webhook refuses updates without it.")
-        asyncio.run(self._set(url))
+        try:
+            asyncio.run(self._set(url))
+        except TelegramAPIError as error:  # a refusal, or Telegram out of reach (TelegramNetworkError)
+            raise CommandError(
+                f"Telegram did not set the webhook {url}: {error}. The URL must be HTTPS on port 443, 80, 88 or "
+                "8443, and this machine must reach TELEGRAM_API_BASE."
+            ) from None
         self.stdout.write(self.style.SUCCESS(f"Webhook set: {url}"))
 
     async def _set(self, url: str) -> None:
