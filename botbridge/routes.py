@@ -81,11 +81,6 @@ class Routes:
         """Every account's reminders are off: the resident chose silence."""
         return self.accounts > 0 and self.accounts_on == 0
 
-    @property
-    def arrive(self) -> bool:
-        """A reminder will reach the resident: a channel reaches them and an account has reminders on."""
-        return bool(self.reaching) and self.accounts_on > 0
-
 
 def reminder_routes(*, user: User) -> Routes:
     bots_on = [channel for channel in bot_channels() if channel_is_on(channel)]

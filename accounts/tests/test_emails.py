@@ -258,7 +258,7 @@ def test_an_english_cabinet_gets_its_links_in_english(client):
 
 def web_resident(client, *, confirmed: bool) -> User:
     sign_up(client)
-    user = User.objects.get()
+    user = User.objects.get(email="maria@example.com")
     AccountLink.objects.create(user=user, account=MeterFactory().account)
     if confirmed:
         client.get(link_in(mail.outbox[0]))
@@ -342,3 +342,23 @@ def test_with_email_off_nothing_is_sent_or_offered(client, settings):
     settings_page = text(client.get("/settings/"))
     assert "адресу електронної пошти" not in settings_page.lower()
     assert "Кабінет поки не може надсилати нагадування" in settings_page
+
+
+def test_staff_changing_an_address_in_admin_leaves_it_to_be_confirmed(client, admin_client):
+    web_resident(client, confirmed=True)
+    user = User.objects.get(email="maria@example.com")
+    form = {
+        "username": user.username,
+        "email": "maria.fixed@example.com",
+        "first_name": "",
+        "last_name": "",
+        "is_active": "on",
+        "date_joined_0": "20.11.2026",
+        "date_joined_1": "12:00:00",
+        "email_reminders_enabled": "on",
+        "language": "",
+    }
+    response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user.refresh_from_db()
+    assert (user.email, user.email_verified_at) == ("maria.fixed@example.com", None)
