@@ -19,15 +19,13 @@ run: $(VENV)/.installed
 	@[ -n "$$TELEGRAM_BOT_TOKEN" ] || echo "TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off."
 	@[ -n "$$VIBER_AUTH_TOKEN" ] || echo "VIBER_AUTH_TOKEN is not set: the Viber bot is off."
 	@[ -n "$$MESSENGER_PAGE_ACCESS_TOKEN" ] || echo "MESSENGER_PAGE_ACCESS_TOKEN is not set: the Messenger bot is off."
-	@if [ -n "$$TELEGRAM_BOT_TOKEN$$VIBER_AUTH_TOKEN$$MESSENGER_PAGE_ACCESS_TOKEN" ]; then \
-	  trap 'kill 0' INT TERM EXIT; \
+	@[ -n "$$EMAIL_HOST" ] || echo "EMAIL_HOST is not set: emails (address confirmations, reminders, review decisions) are printed here."
+	@# The schedule always runs: in development email is a reminder channel too (printed to the console).
+	@trap 'kill 0' INT TERM EXIT; \
 	  if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(PY) manage.py runbot & fi; \
 	  $(VENV)/bin/celery -A portal beat --loglevel=info --schedule .celerybeat-schedule & \
 	  if [ -n "$$REDIS_URL" ]; then $(VENV)/bin/celery -A portal worker --loglevel=info & fi; \
-	  $(PY) manage.py runserver 127.0.0.1:8000; \
-	else \
-	  $(PY) manage.py runserver 127.0.0.1:8000; \
-	fi
+	  $(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(VENV)/.installed
 	scripts/setup-browser

@@ -51,6 +51,34 @@ def bot_settings(settings, fake_bot_api):
 
 
 @pytest.fixture
+def fake_smtp() -> Iterator:
+    """A fake mail server on 127.0.0.1 for this test only (botbridge/tests/fake_smtp.py)."""
+    from botbridge.tests.fake_smtp import FakeSMTP
+
+    with FakeSMTP() as fake:
+        yield fake
+
+
+@pytest.fixture
+def smtp_settings(settings, fake_smtp):
+    """Emails go out over SMTP, through Django's SMTP backend, to the fake mail server."""
+    from django.core.cache import caches
+
+    from botbridge.sending import lock_key
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", fake_smtp.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_TIMEOUT = 5
+    settings.EMAIL_CHANNEL = "smtp"
+    settings.EMAIL_RATE = 100
+    settings.PORTAL_URL = "https://pokaznyk.example.ua"
+    caches["locks"].delete(lock_key("email"))
+    return settings
+
+
+@pytest.fixture
 def eager_celery():
     """Tasks run in the test's process, as in the embedded setup, whatever the broker."""
     from portal.celery import app

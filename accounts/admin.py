@@ -23,7 +23,23 @@ from portal import reference
 from portal.admin import ReadOnlyAdmin
 from readings.parsing import parse_reading
 
-admin.site.register(User, UserAdmin)
+
+@admin.register(User)
+class PortalUserAdmin(UserAdmin):
+    """Django's user admin, with where the resident's emails go."""
+
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        (_("Email reminders"), {"fields": ("email_verified_at", "email_reminders_enabled", "language")}),
+    )
+    readonly_fields = ("email_verified_at",)
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        if change and "email" in form.changed_data:
+            obj.email_verified_at = None  # a new address is confirmed by a link of its own, as in the cabinet
+        super().save_model(request, obj, form, change)
+
+
 # Admin's login counts failed passwords like the cabinet's and says when a locked-out name may try again.
 admin.site.login_form = StaffSignInForm
 
@@ -266,10 +282,12 @@ def upload_preview(upload: MasterDataUpload) -> list[dict]:
 
 @admin.register(ChannelIdentity)
 class ChannelIdentityAdmin(ReadOnlyAdmin):
-    """Who uses the bots, on which channel, in which language, and who blocked one (reminders skip them)."""
+    """Who uses the bots, on which channel, in which language, who turned reminders off there and who
+    blocked one (reminders skip both)."""
 
     list_display = (
-        "channel", "external_id", "username", "display_name", "language_code", "user", "blocked_at", "created_at"
+        "channel", "external_id", "username", "display_name", "language_code", "user", "reminders_enabled",
+        "blocked_at", "created_at",
     )  # fmt: skip
     list_filter = ("channel", "language_code")
     search_fields = ("=external_id", "username", "user__username")

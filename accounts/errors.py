@@ -196,3 +196,78 @@ class TelegramLoginUsed(DomainError):
         "This confirmation from Telegram has already been used. "
         "Go back to the sign-in page and sign in with Telegram again."
     )
+
+
+# --- Email addresses: confirming them for reminders and notices -------------------------------
+
+
+class EmailConfirmInvalid(DomainError):
+    code = "email_confirm_invalid"
+    template = _(
+        "This confirmation link is not valid: it may be cut short. Open the link from the email again, "
+        "or sign in and press “Send the link again” in Settings."
+    )
+
+
+class EmailConfirmExpired(DomainError):
+    code = "email_confirm_expired"
+    template = _(
+        "This confirmation link has expired: a link works for {days} days. Sign in and press "
+        "“Send the link again” in Settings for a new one."
+    )
+
+
+class EmailConfirmStale(DomainError):
+    """The link confirms an address the account no longer has: the holder of the old mailbox is
+    not told the new address."""
+
+    code = "email_confirm_stale"
+    template = _(
+        "This link confirms an address that is no longer on the account. Open the link in the latest "
+        "email we sent, or sign in and ask for a new one in Settings."
+    )
+
+
+class EmailConfirmTooSoon(DomainError):
+    code = "email_confirm_too_soon"
+    template = _(
+        "We sent a link to {email} less than a minute ago. Check the inbox and the spam folder; "
+        "you can ask for another link in {seconds} s."
+    )
+
+
+class EmailMissing(DomainError):
+    code = "email_missing"
+    template = _("There is no email address on your account. Add one in Settings.")
+
+
+class EmailUnavailable(DomainError):
+    code = "email_unavailable"
+    template = _("The cabinet cannot send emails yet. Use our bot for reminders, or call the contact centre.")
+
+
+class EmailNotSent(DomainError):
+    code = "email_not_sent"
+    template = _(
+        "We could not send the email to {email} just now. Try again in a few minutes with "
+        "“Send the link again” in Settings."
+    )
+
+
+class EmailInUse(DomainError):
+    code = "email_in_use"
+    template = _("{email} belongs to another account in the cabinet. Enter another address.")
+
+
+class EmailPasswordWrong(DomainError):
+    code = "email_password_wrong"
+    template = _(
+        "The password is not right. You sign in with your email address, so changing it needs your current password."
+    )
+
+
+class ReminderChannelUnknown(DomainError):
+    code = "reminder_channel_unknown"
+    template = _(
+        "That channel is not connected to your account, so reminders cannot go there. Reload the Settings page."
+    )

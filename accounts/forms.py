@@ -80,3 +80,18 @@ class LinkForm(forms.Form):
         help_text=_("Printed on the meter itself (the factory number)."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
     )
+
+
+class EmailForm(forms.Form):
+    """An address to add or change (Settings); the password only when it is the login."""
+
+    email = forms.EmailField(
+        label=_("Email address"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label=_("Current password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("You sign in with your address: a new one needs your password."),
+    )

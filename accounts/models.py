@@ -9,6 +9,16 @@ from simple_history.models import HistoricalRecords
 class User(AbstractUser):
     """A portal user: a resident (web, API, Telegram) or a member of staff."""
 
+    # When the resident opened the link that confirms `email`; None: not confirmed, or no address.
+    # Reminders and notices go by email only to a confirmed address.
+    email_verified_at = models.DateTimeField(_("email confirmed"), null=True, blank=True)
+    # When the last confirmation link went out: the next one may go a minute later.
+    email_confirmation_sent_at = models.DateTimeField(_("confirmation link sent"), null=True, blank=True)
+    email_reminders_enabled = models.BooleanField(_("reminders by email"), default=True)
+    # The cabinet's language the resident last chose ("uk", "en"); their emails are written in it.
+    # Blank: Ukrainian.
+    language = models.CharField(_("language"), max_length=8, blank=True)
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
@@ -167,6 +177,8 @@ class ChannelIdentity(models.Model):
     # When the person last wrote to the bot (to the minute): Messenger lets a page answer freely
     # only within 24 hours of it.
     messaged_at = models.DateTimeField(_("last wrote"), null=True, blank=True)
+    # The resident's switch for window reminders on this channel (the cabinet's "Where reminders go").
+    reminders_enabled = models.BooleanField(_("reminders"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

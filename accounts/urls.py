@@ -46,6 +46,10 @@ urlpatterns = [
     path("link/", views.account_link, name="account_link"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/api-tokens/", views.api_tokens, name="api_tokens"),
+    path("settings/email/", views.email_set, name="email_set"),
+    path("settings/email/confirm/", views.email_resend, name="email_resend"),
+    path("settings/reminders/<str:channel>/", views.reminder_channel_set, name="reminder_channel_set"),
+    path("email/confirm/<str:token>/", views.email_confirm, name="email_confirm"),
     path("accounts/<str:number>/reminders/", views.reminders_set, name="reminders_set"),
     path("accounts/<str:number>/unlink/", views.account_unlink, name="account_unlink"),
 ]

@@ -15,15 +15,19 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language
 from django_telegram_login.widgets.constants import LARGE
 from django_telegram_login.widgets.generator import create_redirect_login_widget
 
-from accounts import selectors, services
-from accounts.errors import DomainError, NotLinked, SignUpThrottled, TooManyAttempts
-from accounts.forms import LinkForm, SignInForm, SignUpForm
+from accounts import emails, selectors, services
+from accounts.errors import DomainError, EmailPasswordWrong, NotLinked, SignUpThrottled, TooManyAttempts
+from accounts.forms import EmailForm, LinkForm, SignInForm, SignUpForm
 from accounts.models import AccountLink, ChannelIdentity, User
+from accounts.reminder_channels import EMAIL
+from accounts.reminder_channels import reminder_channel_set as reminder_channel_set_service
 from accounts.telegram_login import telegram_login_verify
 from accounts.throttles import signup_throttle_check
+from botbridge.routes import reminder_routes
 from portal.clientip import client_ip
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -50,7 +54,9 @@ def signup(request: HttpRequest) -> HttpResponse:
             form.add_error("email", refusal.message)
         else:
             login(request, user, backend=MODEL_BACKEND)
+            emails.user_language_set(user=user, language=request.LANGUAGE_CODE)
             messages.success(request, _("Welcome! Now add your personal account."))
+            confirmation_send(request, user)
             return redirect("account_link")
     return render(request, "cabinet/auth/signup.html", {"form": form, "nav": "signup"})
 
@@ -138,9 +144,98 @@ def with_retry_after(response: HttpResponse, refusal: DomainError | None) -> Htt
 @login_required
 @require_GET
 def settings_page(request: HttpRequest) -> HttpResponse:
-    links = selectors.account_links(user=request.user)
-    telegram = selectors.channel_identity_of(user=request.user, channel=ChannelIdentity.Channel.TELEGRAM)
-    return render(request, "cabinet/settings.html", {"links": links, "telegram": telegram, "nav": "settings"})
+    return _settings(request, EmailForm(), status=200)
+
+
+def _settings(request: HttpRequest, email_form: EmailForm, *, status: int) -> HttpResponse:
+    context = {
+        "links": selectors.account_links(user=request.user),
+        "reminders": reminder_routes(user=request.user),
+        "email_form": email_form,
+        "email_is_login": emails.email_is_login(request.user),
+        "nav": "settings",
+    }
+    return render(request, "cabinet/settings.html", context, status=status)
+
+
+@login_required
+@require_POST
+def email_set(request: HttpRequest) -> HttpResponse:
+    """Add an address, or change it; a new address gets its confirmation link at once."""
+    form = EmailForm(request.POST)
+    if not form.is_valid():
+        return _settings(request, form, status=400)
+    try:
+        emails.user_email_set(user=request.user, language=request.LANGUAGE_CODE, **form.cleaned_data)
+    except DomainError as refusal:
+        form.add_error("password" if isinstance(refusal, EmailPasswordWrong) else "email", refusal.message)
+        return _settings(request, form, status=400)
+    if request.user.email_verified_at is None:
+        confirmation_send(request, request.user)
+    return redirect(reverse("settings") + "#reminders")
+
+
+@login_required
+@require_POST
+def email_resend(request: HttpRequest) -> HttpResponse:
+    """Send the confirmation link again (from Settings or the dashboard), a minute apart at most."""
+    confirmation_send(request, request.user)
+    back = "dashboard" if request.POST.get("next") == "dashboard" else "settings"
+    return redirect(reverse(back) + ("#reminders" if back == "settings" else ""))
+
+
+def confirmation_send(request: HttpRequest, user: User) -> None:
+    """Send the link that confirms the user's address, and say on the next page what happened."""
+    try:
+        emails.email_confirmation_send(user=user)
+    except DomainError as refusal:
+        messages.warning(request, refusal.message)
+    else:
+        messages.info(
+            request,
+            _(
+                "We sent a link to {email}. Open it to confirm the address: window reminders come by email "
+                "only to a confirmed address."
+            ).format(email=user.email),
+        )
+
+
+@require_GET
+def email_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the confirmation email: it works in any browser, signed in or not."""
+    try:
+        user = emails.email_confirm(token=token)
+    except DomainError as refusal:
+        return render(request, "cabinet/email_confirm.html", {"refusal": refusal}, status=400)
+    context = {"confirmed": user, "signed_in": request.user.is_authenticated and request.user.pk == user.pk}
+    return render(request, "cabinet/email_confirm.html", context)
+
+
+@login_required
+@require_POST
+def reminder_channel_set(request: HttpRequest, channel: str) -> HttpResponse:
+    enabled = request.POST.get("enabled") == "1"
+    try:
+        reminder_channel_set_service(user=request.user, channel=channel, enabled=enabled)
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        label = _("email") if channel == EMAIL else ChannelIdentity.Channel(channel).label
+        if enabled:
+            messages.success(request, _("Reminders ({channel}): on.").format(channel=label))
+        else:
+            messages.success(request, _("Reminders ({channel}): off.").format(channel=label))
+    return redirect(reverse("settings") + "#reminders")
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, and for a signed-in resident a note of the choice: their emails
+    are written in it."""
+    response = set_language(request)
+    if request.user.is_authenticated:
+        emails.user_language_set(user=request.user, language=request.POST.get("language", ""))
+    return response
 
 
 @login_required

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import DomainError
 from botbridge import services
@@ -19,6 +20,12 @@ class AnnouncementForm(forms.ModelForm):
         model = Broadcast
         fields = ["text"]
         widgets = {"text": forms.Textarea(attrs={"rows": 6, "cols": 80})}
+        help_texts = {
+            "text": _(
+                "Sent to every bot user (Telegram, Viber, Messenger) who has not blocked the bot; not by email: "
+                "emails carry only window reminders and decisions about a resident's own readings."
+            )
+        }
 
     def clean_text(self) -> str:
         try:

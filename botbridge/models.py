@@ -86,6 +86,10 @@ class Broadcast(models.Model):
         return f"{self.get_kind_display()} {self.period or self.created_at:%Y-%m-%d}"
 
 
+# The channels a message can go by: the bots' and email (to a resident's confirmed address).
+DELIVERY_CHANNELS = [*ChannelIdentity.Channel.choices, ("email", _("Email"))]
+
+
 class Delivery(models.Model):
     """One chat's message of a broadcast. Its row is what makes the message go out at most once."""
 
@@ -98,9 +102,10 @@ class Delivery(models.Model):
         INTERRUPTED = "interrupted", _("interrupted while sending")
 
     broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="deliveries")
-    # The channel and the recipient's key there (for Telegram, the chat id as a string).
-    channel = models.CharField(_("channel"), max_length=16, choices=ChannelIdentity.Channel.choices)
-    recipient_key = models.CharField(_("recipient"), max_length=64)
+    # The channel and the recipient's key there (for Telegram, the chat id as a string; for email,
+    # the address: up to 254 characters).
+    channel = models.CharField(_("channel"), max_length=16, choices=DELIVERY_CHANNELS)
+    recipient_key = models.CharField(_("recipient"), max_length=254)
     text = models.TextField(_("text"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)

@@ -63,7 +63,13 @@ class Transport(Protocol):
 class TransportSpec:
     token_setting: str  # the channel is on when this setting is set
     factory: str  # dotted path of a callable that makes the transport (inside the sender's event loop)
+    off_reason: str = ""  # what the sender says while the channel is off, when not "the bot is off"
 
+    def why_off(self) -> str:
+        return self.off_reason or f"the bot is off: {self.token_setting} is not set"
+
+
+EMAIL = "email"
 
 # Every channel the sender can deliver to. Reminders and notices are listed for these only, so
 # no delivery waits for a transport that does not exist; a channel's deliveries are sent while
@@ -74,11 +80,20 @@ TRANSPORTS: dict[str, TransportSpec] = {
     "messenger": TransportSpec(
         "MESSENGER_PAGE_ACCESS_TOKEN", "botbridge.channels.messenger.outbound.MessengerTransport"
     ),
+    # To residents' confirmed addresses, through Django's email backend (SMTP, or the console in development).
+    EMAIL: TransportSpec(
+        "EMAIL_CHANNEL", "botbridge.channels.email.outbound.EmailTransport", "email is off: EMAIL_HOST is not set"
+    ),
 }
 
 
 def sent_channels() -> tuple[str, ...]:
     return tuple(TRANSPORTS)
+
+
+def bot_channels() -> tuple[str, ...]:
+    """The channels where a resident is a ChannelIdentity: every one but email."""
+    return tuple(channel for channel in TRANSPORTS if channel != EMAIL)
 
 
 def channel_is_on(channel: str) -> bool:

@@ -93,7 +93,7 @@ def deliveries_send(*, channel: str, stop_after_seconds: float | None = None) ->
     """Send every due delivery of the channel, then return; a no-op while another sender of the
     channel runs."""
     if not outbound.channel_is_on(channel):
-        return Report(skipped=f"the bot is off: {outbound.TRANSPORTS[channel].token_setting} is not set")
+        return Report(skipped=outbound.TRANSPORTS[channel].why_off())
     lock = SenderLock(channel)
     if not lock.acquire():
         return Report(skipped="another sender is running")

@@ -3,15 +3,19 @@
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 
+from accounts.emails import email_language
 from accounts.models import AccountLink, ChannelIdentity, Meter, User
 from botbridge import texts
+from botbridge.channels.email import letters
 from botbridge.errors import AnnouncementEmpty, AnnouncementTooLong
 from botbridge.models import Broadcast, ConversationState, Delivery, ProcessedEvent
-from botbridge.outbound import channels_on, sent_channels
+from botbridge.outbound import EMAIL, bot_channels, channels_on
+from botbridge.routes import reminder_email_users, reminder_identities
 from readings.models import Reading
 from readings.selectors import STANDING, window_for_period
 
@@ -98,33 +102,73 @@ def broadcast_fill(*, broadcast_id: int) -> int:
     """List the broadcast's recipients as queued deliveries, in batches; safe to run again.
 
     A run killed half-way leaves the deliveries it made; the next run adds the rest
-    (the unique (broadcast, channel, recipient) row turns a repeat into nothing).
+    (the unique (broadcast, channel, recipient) row turns a repeat into nothing). Reminders go
+    to each bot identity and each confirmed address with reminders on there (botbridge.routes);
+    announcements to the bots only: staff write them for chats, and email is for the window
+    and the resident's own readings.
     """
     broadcast = Broadcast.objects.get(pk=broadcast_id)
     if broadcast.filled_at is not None:
         return 0
     window = window_for_period(broadcast.period) if broadcast.period else None
+    added = _fill_bots(broadcast, window)
+    if broadcast.kind != Broadcast.Kind.ANNOUNCEMENT:
+        added += _fill_email(broadcast, window)
+    Broadcast.objects.filter(pk=broadcast.pk, filled_at__isnull=True).update(filled_at=timezone.now())
+    broadcasts_finish()  # a broadcast with no recipient, or sent while it was still being listed
+    return added
+
+
+def _fill_bots(broadcast: Broadcast, window) -> int:
+    if broadcast.kind == Broadcast.Kind.ANNOUNCEMENT:
+        identities = ChannelIdentity.objects.filter(channel__in=bot_channels(), blocked_at__isnull=True)
+    else:
+        identities = reminder_identities()
     added, after = 0, 0
     while True:
-        identities = list(
-            ChannelIdentity.objects.filter(channel__in=sent_channels(), blocked_at__isnull=True, pk__gt=after)
+        batch = list(
+            identities.filter(pk__gt=after)
             .order_by("pk")
             .values_list("pk", "channel", "external_id", "user_id", "language_code")[:FILL_BATCH]
         )
-        if not identities:
-            break
-        after = identities[-1][0]
-        numbers = _reminder_accounts(broadcast, [identity[3] for identity in identities])
+        if not batch:
+            return added
+        after = batch[-1][0]
+        numbers = _reminder_accounts(broadcast, [identity[3] for identity in batch])
         deliveries = []
-        for _pk, channel, external_id, user_id, language_code in identities:
+        for _pk, channel, external_id, user_id, language_code in batch:
             text = _broadcast_text(broadcast, window, numbers.get(user_id, []), language_code)
             if text:
                 # In a private chat the bot writes to the person at their own id on the channel.
                 deliveries.append(Delivery(broadcast=broadcast, channel=channel, recipient_key=external_id, text=text))
         added += len(Delivery.objects.bulk_create(deliveries, ignore_conflicts=True))
-    Broadcast.objects.filter(pk=broadcast.pk, filled_at__isnull=True).update(filled_at=timezone.now())
-    broadcasts_finish()  # a broadcast with no recipient, or sent while it was still being listed
-    return added
+
+
+def _fill_email(broadcast: Broadcast, window) -> int:
+    added, after = 0, 0
+    while True:
+        batch = list(
+            reminder_email_users()
+            .filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "email", "language")[:FILL_BATCH]
+        )
+        if not batch:
+            return added
+        after = batch[-1][0]
+        numbers = _reminder_accounts(broadcast, [user_id for user_id, _email, _language in batch])
+        deliveries = []
+        for user_id, email, language in batch:
+            if not numbers.get(user_id):
+                continue  # nothing to remind this resident of
+            with translation.override(language or settings.LANGUAGE_CODE):
+                if broadcast.kind == Broadcast.Kind.WINDOW_OPENS:
+                    text = letters.reminder_window_opens(window, numbers[user_id])
+                else:
+                    text = letters.reminder_last_day(window, numbers[user_id])
+            # The address in lower case: one email per address and window, however it was typed.
+            deliveries.append(Delivery(broadcast=broadcast, channel=EMAIL, recipient_key=email.lower(), text=text))
+        added += len(Delivery.objects.bulk_create(deliveries, ignore_conflicts=True))
 
 
 def _reminder_accounts(broadcast: Broadcast, user_ids: list[int]) -> dict[int, list[str]]:
@@ -257,24 +301,35 @@ def processed_events_prune(*, before: dt.datetime) -> int:
 
 
 def notice_reading_reviewed(*, reading_id: int) -> Broadcast | None:
-    """Tell the resident in the bot what staff decided about a reading they sent there.
+    """Tell the resident what staff decided about a reading they sent: in the bot they sent it
+    from, and by email at their confirmed address.
 
-    One message through the broadcasts' sending path (its rate limit, 429 and 403
-    handling). Readings sent on the web or through the API are not messaged: the
-    cabinet and the API show the decision. Called inside the review's transaction, so
-    the message is queued if and only if the decision is recorded (the outbox).
+    One notice through the broadcasts' sending path (its rate limit, 429 and 403 handling), with
+    a delivery per channel. A reading sent on the web or through the API is told by email only
+    (the cabinet and the API show the decision too); one from the quick form or the phone has
+    no resident to tell. Called inside the review's transaction, so the message is queued if
+    and only if the decision is recorded (the outbox).
     """
-    reading = Reading.objects.select_related("meter__account").get(pk=reading_id)
-    if reading.channel not in sent_channels() or not reading.channel_user_key:
+    reading = Reading.objects.select_related("meter__account", "submitted_by").get(pk=reading_id)
+    deliveries = []
+    if reading.channel in bot_channels() and reading.channel_user_key:
+        identity = ChannelIdentity.objects.filter(
+            channel=reading.channel, external_id=reading.channel_user_key, blocked_at__isnull=True
+        ).first()
+        if identity is not None:
+            with translation.override(texts.language_of(identity.language_code)):
+                text = texts.review_outcome(reading)
+            deliveries.append(Delivery(channel=reading.channel, recipient_key=reading.channel_user_key, text=text))
+    resident = reading.submitted_by
+    if resident is not None and resident.is_active and resident.email and resident.email_verified_at:
+        with translation.override(email_language(resident)):
+            text = letters.review_outcome(reading)
+        deliveries.append(Delivery(channel=EMAIL, recipient_key=resident.email.lower(), text=text))
+    if not deliveries:
         return None
-    identity = ChannelIdentity.objects.filter(channel=reading.channel, external_id=reading.channel_user_key).first()
-    if identity is None or identity.blocked_at:
-        return None
-    with translation.override(texts.language_of(identity.language_code)):
-        text = texts.review_outcome(reading)
     with transaction.atomic():
-        notice = Broadcast.objects.create(kind=Broadcast.Kind.NOTICE, text=text, filled_at=timezone.now())
-        Delivery.objects.create(
-            broadcast=notice, channel=reading.channel, recipient_key=reading.channel_user_key, text=text
-        )
+        notice = Broadcast.objects.create(kind=Broadcast.Kind.NOTICE, text=deliveries[0].text, filled_at=timezone.now())
+        for delivery in deliveries:
+            delivery.broadcast = notice
+        Delivery.objects.bulk_create(deliveries)
     return notice

@@ -319,7 +319,7 @@ STORAGES = {
 
 # --- The resident cabinet -----------------------------------------------------
 
-# Where residents reach the portal: the bot's one-time sign-in links and emails point here.
+# Where residents reach the portal: the bot's one-time sign-in links and every email point here.
 PORTAL_URL = env_str("PORTAL_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 if PORTAL_URL and not PORTAL_URL.startswith(("https://", "http://")):
     raise ImproperlyConfigured(f"PORTAL_URL={PORTAL_URL!r}: expected an address like https://pokaznyk.example.ua.")
@@ -329,7 +329,8 @@ LOGOUT_REDIRECT_URL = "signin"
 # A one-time sign-in link sent by the bot is good for this long.
 SIGNIN_LINK_MAX_AGE_SECONDS = env_int("SIGNIN_LINK_MAX_AGE_SECONDS", 600, low=60, high=3600)
 
-# Password reset emails: SMTP when EMAIL_HOST is set, otherwise printed to the console.
+# Emails (password resets, address confirmations, window reminders, review decisions): SMTP
+# when EMAIL_HOST is set, otherwise printed to the console.
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
@@ -338,7 +339,22 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587, low=1, high=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+# Seconds an SMTP connection or answer may take: without a limit a silent server would hold the
+# reminders' sender (and a sign-up page) for ever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, low=1, high=300)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Pokaznyk <noreply@localhost>")
+# Email as a channel of reminders and notices: on with an SMTP server, and in development, where
+# the console shows what would be sent; off in production without EMAIL_HOST (nothing can be sent).
+EMAIL_CHANNEL = "smtp" if EMAIL_HOST else ("console" if DEBUG else "")
+if EMAIL_HOST and not PORTAL_URL:
+    raise ImproperlyConfigured(
+        "EMAIL_HOST is set: set PORTAL_URL too (the cabinet's address, like https://pokaznyk.example.ua): "
+        "the emails link to the cabinet."
+    )
+# Reminder and notice emails a second, over all recipients (an SMTP relay's limit, often 10-14).
+EMAIL_RATE = env_int("EMAIL_RATE", 10, low=1, high=1000)
+# How long the link that confirms an email address works.
+EMAIL_CONFIRM_MAX_AGE_DAYS = env_int("EMAIL_CONFIRM_MAX_AGE_DAYS", 3, low=1, high=30)
 
 # --- Security (manage.py check --deploy is clean with DEBUG off) -------------
 

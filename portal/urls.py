@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.views import language_set
 from portal import health, reference
 
 urlpatterns = [
@@ -12,7 +13,8 @@ urlpatterns = [
     path("viber/", include("botbridge.channels.viber.urls")),
     path("messenger/", include("botbridge.channels.messenger.urls")),
     path("api/", include("readings.api.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switch, noting a signed-in resident's choice (their emails' language).
+    path("i18n/setlang/", language_set, name="set_language"),
     path("", include("accounts.urls")),
     path("", include("readings.urls")),
 ]

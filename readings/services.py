@@ -204,19 +204,22 @@ def _review(reading_id: int, reviewed_by: User, status: str, *, note: str) -> Re
         reading.review_note = note
         reading._history_user = reviewed_by
         reading.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
-        _notify_reviewed(reading.pk, reading.channel)
+        _notify_reviewed(reading.pk)
     return reading
 
 
-def _notify_reviewed(reading_id: int, channel: str) -> None:
+def _notify_reviewed(reading_id: int) -> None:
     """The resident's message, written in the review's transaction (nothing is lost if the broker
     is down); the sender is asked to start once it is committed."""
     # Imported here: the bot builds on readings, not the other way round.
     from botbridge.services import notice_reading_reviewed
     from botbridge.tasks import deliveries_send
 
-    if notice_reading_reviewed(reading_id=reading_id) is not None:
-        transaction.on_commit(lambda: enqueue(deliveries_send, channel))
+    notice = notice_reading_reviewed(reading_id=reading_id)
+    if notice is not None:
+        # The bot the reading came from and email: each channel has its own sender.
+        for delivery_channel in sorted(set(notice.deliveries.values_list("channel", flat=True))):
+            transaction.on_commit(lambda delivery_channel=delivery_channel: enqueue(deliveries_send, delivery_channel))
 
 
 # --- Meter photos --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.errors import DomainError, TooManyAttempts
 from accounts.masking import mask_address
 from accounts.views import own_link, with_retry_after
+from botbridge.routes import reminder_routes
 from portal.clientip import client_ip
 from readings import charts, selectors
 from readings.errors import ConfirmationRequired
@@ -54,7 +55,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             meter["state"] = states.get(meter["id"])
             if meter["state"] and meter["state"].needs_attention:
                 attention.append((account["number"], meter["state"]))
-    context = {"accounts": accounts, "attention": attention, "nav": "dashboard", **banner}
+    context = {
+        "accounts": accounts,
+        "attention": attention,
+        "reminders": reminder_routes(user=request.user),
+        "nav": "dashboard",
+        **banner,
+    }
     return render(request, "cabinet/dashboard.html", context)
 
 

@@ -100,6 +100,6 @@ def test_each_channel_with_queued_deliveries_gets_its_sender(viber, fake_bot_api
     monkeypatch.setattr(tasks.deliveries_send, "delay", started.append)
     announcement = services.broadcast_announce(text="Оголошення", created_by=None)
     services.broadcast_fill(broadcast_id=announcement.pk)
-    assert services.sent_channels() == ("telegram", "viber", "messenger")
+    assert outbound.sent_channels() == ("telegram", "viber", "messenger", "email")
     assert tasks.outbox_tick() == {"broadcasts": 0, "send": 1}
     assert started == ["viber"]

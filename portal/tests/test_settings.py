@@ -55,6 +55,9 @@ def test_production_without_a_secret_key_refuses_to_start():
         ("DJANGO_SECRET_KEY", "a" * 60, "DJANGO_SECRET_KEY is too weak"),
         ("TRUSTED_PROXIES", "the load balancer", "TRUSTED_PROXIES='the load balancer': expected a count"),
         ("TRUSTED_PROXIES", "11", "expected a number from 0 to 10"),
+        ("EMAIL_HOST", "smtp.example.ua", "EMAIL_HOST is set: set PORTAL_URL too"),
+        ("EMAIL_RATE", "0", "EMAIL_RATE=0: expected a number from 1 to 1000"),
+        ("EMAIL_CONFIRM_MAX_AGE_DAYS", "a week", "EMAIL_CONFIRM_MAX_AGE_DAYS='a week': expected a whole number"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value, says):

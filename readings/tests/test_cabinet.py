@@ -446,4 +446,4 @@ def test_the_dashboard_and_history_take_a_fixed_number_of_queries(client, reside
     five_accounts_with_five_years(resident)
     many = {url: queries(client, url) for url in one_account}
     assert many == one_account
-    assert max(many.values()) <= 8
+    assert max(many.values()) <= 9  # the dashboard's 9th: whether reminders reach the resident
