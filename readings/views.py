@@ -6,6 +6,7 @@ the messages and the confirmation of an unusual reading are the same everywhere.
 
 import csv
 import itertools
+from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -16,9 +17,9 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.errors import DomainError, TooManyAttempts
+from accounts.errors import DomainError
 from accounts.masking import mask_address
-from accounts.views import own_link, with_retry_after
+from accounts.views import own_link, refused
 from portal.clientip import client_ip
 from readings import charts, selectors
 from readings.errors import ConfirmationRequired
@@ -27,7 +28,6 @@ from readings.labels import METER_KINDS, ZONE_NAMES, values_text
 from readings.models import Reading
 from readings.periods import consumption_heading, consumption_month, period_label
 from readings.services import reading_submit, reading_submit_by_number
-from readings.tariffs import estimate_cost
 
 HISTORY_MONTHS = 24
 QUICK_RECORDED = "quick_recorded"  # the session key of the reading the quick form just recorded
@@ -121,7 +121,7 @@ def _submit(request: HttpRequest, overview, forms: dict, context: dict) -> HttpR
         return None
     except DomainError as refusal:
         form.add_error(None, refusal.message)
-        context["status"] = 400
+        context["status"] = refusal.http_status
         return None
     url = reverse("account", kwargs={"number": overview.account.number})
     return redirect(f"{url}?recorded={reading.pk}#outcome")
@@ -230,8 +230,6 @@ def history_csv(request: HttpRequest, number: str) -> HttpResponse:
         ]
     )
     for reading in selectors.account_readings(account_id=link.account_id).iterator(chunk_size=500):
-        consumption = reading.consumption
-        counts = consumption is not None and reading.status != Reading.Status.CONTROL
         writer.writerow(
             [
                 f"{reading.period:%Y-%m-%d}",
@@ -243,7 +241,7 @@ def history_csv(request: HttpRequest, number: str) -> HttpResponse:
                 _blank(reading.consumption1),
                 _blank(reading.consumption2),
                 _blank(reading.consumption3),
-                estimate_cost(consumption) if counts else "",
+                _blank(selectors.reading_cost(reading)),
                 reading.get_status_display(),
                 reading.get_channel_display(),
                 timezone.localtime(reading.submitted_at).strftime("%Y-%m-%d %H:%M"),
@@ -252,7 +250,7 @@ def history_csv(request: HttpRequest, number: str) -> HttpResponse:
     return response
 
 
-def _blank(value: int | None) -> int | str:
+def _blank(value: int | Decimal | None) -> int | Decimal | str:
     return "" if value is None else value
 
 
@@ -277,7 +275,6 @@ def quick_submit(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             refusal = error
             form.add_error(None, refusal.message)
-            status = 429 if isinstance(refusal, TooManyAttempts) else 400
         else:
             # Redirect after the POST, so reloading the page does not send the reading again.
             request.session[QUICK_RECORDED] = reading.pk
@@ -287,4 +284,4 @@ def quick_submit(request: HttpRequest) -> HttpResponse:
     elif QUICK_RECORDED in request.session:
         reading = selectors.reading_by_id(reading_id=request.session.pop(QUICK_RECORDED))
         context["outcome"] = selectors.reading_outcome(reading) if reading else None
-    return with_retry_after(render(request, "cabinet/quick.html", context, status=status), refusal)
+    return refused(render(request, "cabinet/quick.html", context, status=status), refusal)

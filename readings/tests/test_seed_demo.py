@@ -5,8 +5,8 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
+from accounts.linking import account_link
 from accounts.models import Meter, PersonalAccount, User
-from accounts.services import account_link
 from readings.models import Reading
 
 pytestmark = pytest.mark.django_db
