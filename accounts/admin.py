@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts import services
+from accounts import linking, masterdata, tokens, uploads
 from accounts.errors import DomainError
 from accounts.forms import StaffSignInForm
 from accounts.importing import BadRow, MasterDataFileError, read_master_data
@@ -111,7 +111,7 @@ class MeterAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                new = services.meter_replace(
+                new = masterdata.meter_replace(
                     meter=meter,
                     new_serial=data["new_serial"],
                     zones=data["zones"],
@@ -155,10 +155,10 @@ class AccountLinkAdmin(SimpleHistoryAdmin):
 
     def delete_queryset(self, request, queryset) -> None:
         for link in queryset.select_related("user", "account"):
-            services.account_unlink(user=link.user, account_number=link.account.number)
+            linking.account_unlink(user=link.user, account_number=link.account.number)
 
     def delete_model(self, request, obj) -> None:
-        services.account_unlink(user=obj.user, account_number=obj.account.number)
+        linking.account_unlink(user=obj.user, account_number=obj.account.number)
 
 
 @admin.register(MasterDataUpload)
@@ -215,7 +215,7 @@ class MasterDataUploadAdmin(admin.ModelAdmin):
                 file = self.cleaned_data["file"]
                 try:
                     # Checking is the service's job; it keeps the file and the result, writes no account.
-                    self.upload = services.master_data_upload(
+                    self.upload = uploads.master_data_upload(
                         file_name=file.name, content=file.read(), uploaded_by=request.user
                     )
                 except DomainError as refusal:
@@ -248,7 +248,7 @@ class MasterDataUploadAdmin(admin.ModelAdmin):
         if request.method != "POST" or not self.has_add_permission(request):
             raise PermissionDenied
         try:
-            imported = services.master_data_upload_import(
+            imported = uploads.master_data_upload_import(
                 upload_id=upload_id, imported_by=request.user, skip_bad_rows=request.POST.get("skip_bad_rows") == "1"
             )
         except DomainError as refusal:
@@ -335,7 +335,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj: AuthToken, form, change: bool) -> None:
-        token, key = services.api_token_issue(user=obj.user)
+        token, key = tokens.api_token_issue(user=obj.user)
         obj.digest, obj.token_key, obj.created, obj.expiry = token.digest, token.token_key, token.created, token.expiry
         obj._state.adding, obj._state.db = False, token._state.db
         self.message_user(
@@ -345,8 +345,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         )
 
     def delete_model(self, request, obj: AuthToken) -> None:
-        services.api_token_revoke(user=obj.user, digest=obj.digest)
+        tokens.api_token_revoke(user=obj.user, digest=obj.digest)
 
     def delete_queryset(self, request, queryset) -> None:
         for token in queryset.select_related("user"):
-            services.api_token_revoke(user=token.user, digest=token.digest)
+            tokens.api_token_revoke(user=token.user, digest=token.digest)

@@ -2,7 +2,9 @@
 
 Each error has a stable `code` (what an API client or a test matches on) and a
 translatable message (what a resident reads, the same in the bot, the cabinet and
-the API). Messages say what is wrong and what to send instead.
+the API). Messages say what is wrong and what to send instead. Its `http_status`
+and `http_headers` are what the API and the cabinet's pages answer it with: decided
+here, once, for both.
 """
 
 from typing import Any
@@ -14,6 +16,7 @@ from django.utils.translation import ngettext
 class DomainError(Exception):
     code = "domain_error"
     template = _("The request could not be completed.")
+    http_status = 400
 
     def __init__(self, **params: Any) -> None:
         self.params = params
@@ -23,6 +26,13 @@ class DomainError(Exception):
     def message(self) -> str:
         """The message in the active language, with its parameters filled in."""
         return str(self.template).format(**self.params)
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        """A refusal that says when to come back says it to programs too (Retry-After, in seconds)."""
+        if "retry_after" in self.params:
+            return {"Retry-After": str(self.params["retry_after"])}
+        return {}
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
@@ -70,16 +80,19 @@ class AccountMeterMismatch(DomainError):
 
 class AlreadyLinked(DomainError):
     code = "already_linked"
+    http_status = 409
     template = _("Account {number} is already in your list.")
 
 
 class NotLinked(DomainError):
     code = "not_linked"
+    http_status = 404
     template = _("Account {number} is not in your list.")
 
 
 class MeterNotLinked(DomainError):
     code = "meter_not_linked"
+    http_status = 404
     template = _("This meter is not among your accounts' active meters. Open your accounts and choose again.")
 
 
@@ -100,6 +113,7 @@ class EmailInvalid(DomainError):
 
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
+    http_status = 429
     template = _(
         "Too many unsuccessful attempts to add an account. Try again in {minutes} min, "
         "or call the company's contact centre."
@@ -179,6 +193,7 @@ class UploadHasBadRows(DomainError):
 
 class SignInLocked(DomainError):
     code = "too_many_signin_attempts"
+    http_status = 429
     template = _(
         "Too many unsuccessful sign-in attempts. Try again after {time} (in {minutes} min), "
         "or reset the password if you forgot it."
@@ -187,6 +202,7 @@ class SignInLocked(DomainError):
 
 class SignUpThrottled(DomainError):
     code = "too_many_signups"
+    http_status = 429
     template = _("Too many sign-ups from your network. Try again in {minutes} min.")
 
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.login_attempts import signin_locked
 from accounts.models import User
-from accounts.services import MAX_SERIAL_LENGTH
+from accounts.numbers import MAX_SERIAL_LENGTH
 
 
 class SignUpForm(forms.Form):

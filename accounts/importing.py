@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from accounts.errors import DomainError
-from accounts.services import MasterDataRow, account_number_normalize, meter_serial_normalize
+from accounts.masterdata import MasterDataRow
+from accounts.numbers import account_number_normalize, meter_serial_normalize
 
 REQUIRED_COLUMNS = ("account_number", "meter_serial", "zones", "digits")
 OPTIONAL_COLUMNS = ("address", "holder_name", "eic", "t1", "t2", "t3")

@@ -5,7 +5,7 @@ The cabinet's sign-in, admin's login and the API's token request all call Django
 counts the failures per account name and, apart, per client address
 (portal.clientip), and past LOGIN_ATTEMPTS_MAX refuses before any password is
 hashed. The forms and the API say why (SignInLocked, with the time the lock ends);
-`lockout_response` gives that answer status 429 and Retry-After.
+`lockout_response` gives that answer SignInLocked's status (429) and Retry-After.
 
 A lock on an account name can be set by anyone who knows the name. It ends by
 itself after LOGIN_LOCKOUT_MINUTES, and a password reset lifts it at once and signs
@@ -87,10 +87,11 @@ def lockout_response(
     else:
         username = get_client_username(request, credentials) if credentials else None
         response = HttpResponse(signin_locked(request, username).message, content_type="text/plain; charset=utf-8")
-    response.status_code = 429
+    response.status_code = SignInLocked.http_status
     if not response.has_header("Retry-After"):
         username = get_client_username(request, credentials) if credentials else None
-        response["Retry-After"] = str(signin_locked(request, username).params["retry_after"])
+        for name, value in signin_locked(request, username).http_headers.items():
+            response[name] = value
     return response
 
 

@@ -20,7 +20,7 @@ class PasswordChangedHook:
         return None
 
     def password_changed(self, password: str, user: AbstractBaseUser) -> None:
-        from accounts.services import user_password_changed  # the services import the models
+        from accounts.users import user_password_changed  # it imports the models; this loads with the settings
 
         user_password_changed(user=user)
 

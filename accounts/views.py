@@ -4,6 +4,8 @@ Views check shape with a form, call one service and render; the rules and their
 messages come from the services, the same words the bot and the API use.
 """
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -11,22 +13,21 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language
-from django_telegram_login.widgets.constants import LARGE
-from django_telegram_login.widgets.generator import create_redirect_login_widget
 
-from accounts import emails, selectors, services
-from accounts.errors import DomainError, EmailPasswordWrong, NotLinked, SignUpThrottled, TooManyAttempts
+from accounts import emails, linking, selectors, signin_links, users
+from accounts.errors import DomainError, EmailPasswordWrong, NotLinked, SignUpThrottled
 from accounts.forms import EmailForm, LinkForm, SignInForm, SignUpForm
 from accounts.models import AccountLink, ChannelIdentity, User
 from accounts.reminder_channels import EMAIL
 from accounts.reminder_channels import reminder_channel_set as reminder_channel_set_service
-from accounts.telegram_login import telegram_login_verify
+from accounts.telegram_login import telegram_login_redeem, telegram_login_verify
 from accounts.throttles import signup_throttle_check
+from accounts.tokens import api_token_revoke, api_tokens_revoke
 from botbridge.routes import reminder_routes
 from portal.clientip import client_ip
 
@@ -44,12 +45,11 @@ def signup(request: HttpRequest) -> HttpResponse:
         except SignUpThrottled as refusal:
             form.is_valid()  # keeps what was typed on the page, with the refusal above it
             form.add_error(None, refusal.message)
-            response = render(request, "cabinet/auth/signup.html", {"form": form, "nav": "signup"}, status=429)
-            response["Retry-After"] = str(refusal.params["retry_after"])
-            return response
+            response = render(request, "cabinet/auth/signup.html", {"form": form, "nav": "signup"})
+            return refused(response, refusal)
     if form.is_valid():
         try:
-            user = services.user_register(email=form.cleaned_data["email"], password=form.cleaned_data["password1"])
+            user = users.user_register(email=form.cleaned_data["email"], password=form.cleaned_data["password1"])
         except DomainError as refusal:
             form.add_error("email", refusal.message)
         else:
@@ -75,25 +75,14 @@ def telegram_widget(request: HttpRequest) -> str:
     if not (settings.TELEGRAM_BOT_USERNAME and settings.TELEGRAM_BOT_TOKEN):
         return ""
     callback = request.build_absolute_uri(reverse("signin_telegram"))
-    # The bot name passed the settings' pattern and the URL is ours, so the markup is safe.
-    return mark_safe(  # noqa: S308
-        create_redirect_login_widget(callback, settings.TELEGRAM_BOT_USERNAME, size=LARGE, user_photo=False)
-    )
+    context = {"bot_username": settings.TELEGRAM_BOT_USERNAME, "callback": callback}
+    return render_to_string("cabinet/auth/telegram_widget.html", context)
 
 
 @require_GET
 def signin_telegram(request: HttpRequest) -> HttpResponse:
     """Where Telegram's widget sends the resident back, with its signed answer in the query."""
-    try:
-        proof = telegram_login_verify(request.GET)
-    except DomainError as refusal:
-        return _signin_refused(request, refusal)
-    try:
-        user = services.telegram_login_redeem(proof=proof)
-    except DomainError as refusal:
-        return _signin_refused(request, refusal)
-    login(request, user, backend=MODEL_BACKEND)
-    return redirect("dashboard")
+    return _sign_in(request, lambda: telegram_login_redeem(proof=telegram_login_verify(request.GET)))
 
 
 @require_http_methods(["GET", "POST"])
@@ -101,16 +90,17 @@ def signin_link(request: HttpRequest, token: str) -> HttpResponse:
     """The bot's one-time link. GET only asks to press a button: link previews must not use it up."""
     if request.method == "GET":
         return render(request, "cabinet/auth/signin_link.html")
+    return _sign_in(request, lambda: signin_links.signin_link_redeem(token=token))
+
+
+def _sign_in(request: HttpRequest, redeem: Callable[[], User]) -> HttpResponse:
+    """Sign in the user a one-time proof names (`redeem` checks and uses it up), or say why not."""
     try:
-        user = services.signin_link_redeem(token=token)
+        user = redeem()
     except DomainError as refusal:
-        return _signin_refused(request, refusal)
+        return refused(render(request, "cabinet/auth/signin_refused.html", {"refusal": refusal}), refusal)
     login(request, user, backend=MODEL_BACKEND)
     return redirect("dashboard")
-
-
-def _signin_refused(request: HttpRequest, refusal: DomainError) -> HttpResponse:
-    return render(request, "cabinet/auth/signin_refused.html", {"refusal": refusal}, status=400)
 
 
 @login_required
@@ -120,24 +110,25 @@ def account_link(request: HttpRequest) -> HttpResponse:
     status, refusal = 200, None
     if form.is_valid():
         try:
-            link = services.account_link(user=request.user, ip_address=client_ip(request), **form.cleaned_data)
+            link = linking.account_link(user=request.user, ip_address=client_ip(request), **form.cleaned_data)
         except DomainError as error:
             refusal = error
             form.add_error(None, refusal.message)
-            status = 429 if isinstance(refusal, TooManyAttempts) else 400
         else:
             messages.success(request, _("Account {number} is added.").format(number=link.account.number))
             return redirect("account", number=link.account.number)
     elif form.is_bound:
         status = 400
     response = render(request, "cabinet/link.html", {"form": form, "nav": "link"}, status=status)
-    return with_retry_after(response, refusal)
+    return refused(response, refusal)
 
 
-def with_retry_after(response: HttpResponse, refusal: DomainError | None) -> HttpResponse:
-    """A refusal that says when to come back says it to programs too, as the API does."""
-    if refusal is not None and "retry_after" in refusal.params:
-        response["Retry-After"] = str(refusal.params["retry_after"])
+def refused(response: HttpResponse, refusal: DomainError | None) -> HttpResponse:
+    """The page that shows a refusal, with the status and headers the API gives the same refusal."""
+    if refusal is not None:
+        response.status_code = refusal.http_status
+        for name, value in refusal.http_headers.items():
+            response[name] = value
     return response
 
 
@@ -244,9 +235,9 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
     """The resident's API tokens: when made, until when, their first characters; revoke one or all."""
     if request.method == "POST":
         if request.POST.get("all") == "1":
-            services.api_tokens_revoke(user=request.user)
+            api_tokens_revoke(user=request.user)
             messages.success(request, _("All your API tokens are revoked."))
-        elif services.api_token_revoke(user=request.user, digest=request.POST.get("token", "")):
+        elif api_token_revoke(user=request.user, digest=request.POST.get("token", "")):
             messages.success(request, _("The token is revoked: programs that used it are signed out."))
         return redirect("api_tokens")
     tokens = selectors.api_tokens(user=request.user)
@@ -258,7 +249,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 def reminders_set(request: HttpRequest, number: str) -> HttpResponse:
     enabled = request.POST.get("enabled") == "1"
     try:
-        services.account_link_reminders_set(user=request.user, account_number=number, enabled=enabled)
+        linking.account_link_reminders_set(user=request.user, account_number=number, enabled=enabled)
     except DomainError as refusal:
         messages.error(request, refusal.message)
     else:
@@ -275,7 +266,7 @@ def account_unlink(request: HttpRequest, number: str) -> HttpResponse:
     link = own_link(request.user, number)
     if request.method == "GET":
         return render(request, "cabinet/unlink.html", {"account": link.account})
-    services.account_unlink(user=request.user, account_number=number)
+    linking.account_unlink(user=request.user, account_number=number)
     messages.success(request, _("Account {number} is removed from your list.").format(number=number))
     return redirect("dashboard")
 

@@ -33,7 +33,6 @@ import os
 import re
 import select
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -41,13 +40,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import webhook  # noqa: E402 - the scratch database and the server's environment come from there
+from bench import harness
 
-webhook.SCRATCH_DATABASE = "pokaznyk_bench_agi"
-TICKS = os.sysconf("SC_CLK_TCK")
+SCRATCH_DATABASE = "pokaznyk_bench_agi"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +67,7 @@ class Scenario:
 
 def short_seed(count: int) -> list[Call]:
     """Accounts through the master-data import; every other call types an existing number."""
-    from accounts.services import MasterDataRow, master_data_import
+    from accounts.masterdata import MasterDataRow, master_data_import
 
     numbers = [f"{800000000 + n}" for n in range(count)]
     master_data_import(
@@ -90,7 +87,7 @@ def short_check(transcript, call: Call) -> str | None:
 
 def reading_seed(count: int) -> list[Call]:
     """One-zone meters through the master-data import; each call sends one ordinary reading."""
-    from accounts.services import MasterDataRow, master_data_import
+    from accounts.masterdata import MasterDataRow, master_data_import
 
     master_data_import(
         rows=[
@@ -112,7 +109,7 @@ def reading_seed(count: int) -> list[Call]:
 
 def reading_check(transcript, call: Call) -> str | None:
     heard = [prompt.rsplit("/", 1)[-1] for prompt in transcript.prompts]
-    if "accepted" not in heard or heard[-1] != "goodbye":
+    if "accepted-consumption" not in heard or heard[-1] != "goodbye":
         return f"the reading was not accepted: heard {heard}"
     return None
 
@@ -159,20 +156,15 @@ def main() -> None:
     parser.add_argument("--answer-delay", type=float, default=0.0, help="ms the fake waits before each answer")
     args = parser.parse_args()
     scenario = SCENARIOS[args.scenario]
-    with webhook.scratch_database(webhook.postgres_server()) as url:
+    with harness.workspace(SCRATCH_DATABASE) as (url, _tmp):
         run(args, scenario, url)
 
 
 def run(args: argparse.Namespace, scenario: Scenario, url: str) -> None:
-    env = webhook.server_environment(url, {})
-    webhook.manage(["migrate", "--noinput", "-v", "0"], env)
-    for name, value in env.items():
-        if name.startswith(("DJANGO_", "READINGS_")) or name == "DATABASE_URL":
-            os.environ[name] = value
-    import django
-
-    django.setup()
-    print(webhook.open_window(), flush=True)  # readings land inside the window, the normal path
+    env = harness.portal_environment(url, **harness.WINDOW_ENV)
+    harness.migrate(env)
+    harness.django_setup(env)
+    print(harness.open_window("bench/agi.py"), flush=True)  # readings land inside the window, the normal path
     started = time.perf_counter()
     calls = scenario.seed(args.warmup + args.calls)
     print(f"seeded {len(calls):,} calls' data in {time.perf_counter() - started:.1f} s", flush=True)
@@ -180,9 +172,9 @@ def run(args: argparse.Namespace, scenario: Scenario, url: str) -> None:
     try:
         run_phase(address, scenario, calls[: args.warmup], args)
         load_before = os.getloadavg()
-        cpu_before = cpu_seconds(server.pid), cpu_seconds(os.getpid())
+        cpu_before = harness.cpu_seconds(server.pid), harness.cpu_seconds(os.getpid())
         phase = run_phase(address, scenario, calls[args.warmup :], args)
-        cpu_after = cpu_seconds(server.pid), cpu_seconds(os.getpid())
+        cpu_after = harness.cpu_seconds(server.pid), harness.cpu_seconds(os.getpid())
         load_after = os.getloadavg()
     finally:
         server.send_signal(signal.SIGTERM)
@@ -198,7 +190,7 @@ def run(args: argparse.Namespace, scenario: Scenario, url: str) -> None:
 def start_runagi(env: dict[str, str], scenario: Scenario) -> tuple[subprocess.Popen, tuple[str, int]]:
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runagi", "--port", "0", "--script", f"{scenario.script}={scenario.handler}"],
-        cwd=BASE_DIR,
+        cwd=harness.BASE_DIR,
         env={**env, "LOG_LEVEL": "warning"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -260,25 +252,18 @@ def problem_of(transcript, scenario: Scenario, call: Call) -> str | None:
     return scenario.check(transcript, call)
 
 
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as file:
-        fields = file.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
 def report(args, scenario: Scenario, phase: Phase, cpu: list[float], before, after) -> None:
     done = len(phase.durations)
-    ms = sorted(d * 1000 for d in phase.durations)
+    ms = [d * 1000 for d in phase.durations]
     print()
     print(
         f"== agi bench: scenario {args.scenario} ({scenario.handler}), one runagi process, PostgreSQL, "
         f"{args.callers} callers, answer delay {args.answer_delay:g} ms, {os.cpu_count()} cores"
     )
     if done:
-        p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
         print(
             f"complete calls: {done / phase.seconds:,.1f}/s ({done:,} in {phase.seconds:.1f} s); "
-            f"a call took p50 {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms"
+            f"a call took {harness.latency_summary(ms)}"
         )
         runagi, callers = (seconds * 1000 / done for seconds in cpu)
         print(f"CPU per call: runagi {runagi:.2f} ms, the callers (this process) {callers:.2f} ms")

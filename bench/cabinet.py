@@ -13,21 +13,15 @@ temporary SQLite file. Not part of the test suite.
 
 import argparse
 import datetime as dt
-import os
-import secrets
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import webhook  # noqa: E402 - the scratch database comes from there
+from bench import harness
 
-webhook.SCRATCH_DATABASE = "pokaznyk_bench_cabinet"
+SCRATCH_DATABASE = "pokaznyk_bench_cabinet"
 ACCOUNTS = 5
 YEARS = 5
 AIM_MS = 30.0
@@ -39,33 +33,15 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--sqlite", action="store_true", help="the embedded default instead of PostgreSQL")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="pokaznyk-bench-cabinet-") as tmp:
-        if args.sqlite:
-            run(args, f"sqlite:///{tmp}/bench.sqlite3", Path(tmp))
-        else:
-            with webhook.scratch_database(webhook.postgres_server()) as url:
-                run(args, url, Path(tmp))
+    with harness.workspace(SCRATCH_DATABASE, sqlite=args.sqlite) as (url, _tmp):
+        run(args, url)
 
 
-def run(args: argparse.Namespace, url: str, tmp: Path) -> None:
-    env = {
-        "DATABASE_URL": url,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "LOG_LEVEL": "warning",
-    }
-    os.environ.update(env)
-    os.environ.pop("REDIS_URL", None)
-    for command in (["migrate", "--noinput"], ["collectstatic", "--noinput", "--verbosity", "0"]):
-        done = subprocess.run([sys.executable, "manage.py", *command], cwd=BASE_DIR, capture_output=True, text=True)
-        if done.returncode:
-            sys.exit(f"manage.py {command[0]} failed:\n{done.stderr[-2000:]}")
-    import django
-
-    django.setup()
+def run(args: argparse.Namespace, url: str) -> None:
+    env = harness.portal_environment(url, LOG_LEVEL="warning")
+    harness.migrate(env)
+    harness.manage(["collectstatic", "--noinput", "--verbosity", "0"], env)  # production's manifest storage
+    harness.django_setup(env)
     from django.db import connection
     from django.test import Client
 
@@ -80,7 +56,7 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> None:
         with connection.execute_wrapper(counting(statements)):
             assert client.get(path).status_code == 200
         times = measure(client, path, args.warmup, args.requests)
-        p50, p95, p99 = (percentile(times, share) for share in (0.50, 0.95, 0.99))
+        p50, p95, p99 = (harness.percentile(times, p) for p in (50, 95, 99))
         verdict = "met" if p99 < AIM_MS else "NOT met"
         print(
             f"{name:<34} {len(statements):>7} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} {max(times):>8.1f}"
@@ -106,10 +82,6 @@ def measure(client, path: str, warmup: int, requests: int) -> list[float]:
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200
     return times
-
-
-def percentile(values: list[float], share: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[round(share * 100) - 1]
 
 
 def seed() -> tuple[object, list[str], int]:

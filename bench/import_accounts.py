@@ -9,29 +9,27 @@ peaks of memory side by side show whether memory grows with the file.
 The database is the server of DATABASE_URL, or SQLite when it is unset. The import
 never touches the database DATABASE_URL names: with PostgreSQL it goes into a
 scratch database, pokaznyk_bench, created on the same server and dropped after;
-with SQLite into a file in the temporary directory. The import runs with DEBUG off,
-as in production: with DEBUG on, Django keeps the SQL of the last 9000 queries in
-memory, which is not the importer's memory. Not part of the test suite.
+with SQLite into a file in the temporary directory (harness.fresh_database). The
+time is the command's wall time and the memory its own peak (harness.manage). The
+import runs with DEBUG off, as in production: with DEBUG on, Django keeps the SQL of
+the last 9000 queries in memory, which is not the importer's memory. Not part of the
+test suite.
 """
 
 import argparse
-import contextlib
 import csv
 import os
 import random
 import re
-import secrets
-import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness
+
 SCRATCH_DATABASE = "pokaznyk_bench"
 COLUMNS = ["account_number", "meter_serial", "zones", "digits", "address", "holder_name", "eic", "t1", "t2", "t3"]
 STREETS = ["вул. Соборна", "вул. Київська", "вул. Шевченка", "просп. Миру", "вул. Лесі Українки", "пров. Тихий"]
@@ -44,6 +42,7 @@ class Measurement:
     rows: int
     seconds: float
     peak_mib: float
+    engine: str
 
 
 def main() -> None:
@@ -53,15 +52,14 @@ def main() -> None:
     if rows < 10:
         parser.error("--rows: at least 10, so that the second run has N/10 rows")
 
-    url = os.environ.get("DATABASE_URL", "").strip()
+    sqlite = not os.environ.get("DATABASE_URL", "").strip()
     with tempfile.TemporaryDirectory(prefix="pokaznyk-bench-") as tmp:
-        results = [measure(n, Path(tmp), url) for n in (rows, rows // 10)]
-    engine = engine_name(url)
+        results = [measure(n, Path(tmp), sqlite=sqlite) for n in (rows, rows // 10)]
     for result in results:
         print(
             f"import_accounts: {result.rows:>9,} rows in {result.seconds:7.1f} s = "
             f"{result.rows / result.seconds:>7,.0f} rows/s, peak memory {result.peak_mib:6.1f} MiB "
-            f"({engine}, DEBUG off)"
+            f"({result.engine}, DEBUG off)"
         )
     large, small = results
     print(
@@ -70,85 +68,20 @@ def main() -> None:
     )
 
 
-def measure(rows: int, tmp: Path, url: str) -> Measurement:
+def measure(rows: int, tmp: Path, *, sqlite: bool) -> Measurement:
     """Generate a file of `rows` rows and import it into a fresh database."""
     path = tmp / f"accounts-{rows}.csv"
     write_master_data(path, rows)
-    with fresh_database(url, tmp) as env:
-        run(["migrate", "--noinput", "-v", "0"], env)
-        started = time.perf_counter()
-        output, peak_kib = run(["import_accounts", str(path)], env)
-        seconds = time.perf_counter() - started
+    with harness.fresh_database(SCRATCH_DATABASE, tmp, sqlite=sqlite) as url:
+        env = harness.portal_environment(url)
+        harness.migrate(env)
+        imported = harness.manage(["import_accounts", str(path)], env)
+        engine = harness.database_engine(url)
     path.unlink()
-    imported = [int(n) for n in re.findall(r"\d+", output)][:1]
-    if imported != [rows]:
-        sys.exit(f"expected {rows} rows imported, the command said: {output.strip()}")
-    return Measurement(rows=rows, seconds=seconds, peak_mib=peak_kib / 1024)
-
-
-def run(args: list[str], env: dict[str, str]) -> tuple[str, int]:
-    """Run manage.py with `args`; its stdout and its own peak resident memory in KiB.
-
-    os.wait4 gives the rusage of this one child: RUSAGE_CHILDREN would be the
-    maximum over every child so far, migrate included.
-    """
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen.wait
-        out.seek(0)
-        err.seek(0)
-        if child.returncode:
-            sys.exit(f"manage.py {' '.join(args)} failed ({child.returncode}):\n{err.read()[-3000:]}")
-        return out.read(), usage.ru_maxrss  # KiB on Linux
-
-
-@contextlib.contextmanager
-def fresh_database(url: str, tmp: Path) -> Iterator[dict[str, str]]:
-    """The environment for manage.py, pointing at an empty database that is removed after."""
-    env = {
-        **os.environ,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "localhost",
-        "PYTHONUNBUFFERED": "1",
-    }
-    if not url:
-        database = tmp / "bench.sqlite3"
-        try:
-            yield {**env, "DATABASE_URL": f"sqlite:///{database}"}
-        finally:
-            database.unlink(missing_ok=True)
-        return
-    if urlsplit(url).scheme not in ("postgres", "postgresql"):
-        sys.exit(f"DATABASE_URL: this benchmark knows SQLite (unset) and PostgreSQL, not {urlsplit(url).scheme}.")
-    if urlsplit(url).path.strip("/") == SCRATCH_DATABASE:
-        sys.exit(f"DATABASE_URL names {SCRATCH_DATABASE}, the scratch database this benchmark drops: name another.")
-    scratch = urlsplit(url)._replace(path=f"/{SCRATCH_DATABASE}").geturl()
-    _postgres_admin(url, f"DROP DATABASE IF EXISTS {SCRATCH_DATABASE} WITH (FORCE)")  # left by a killed run
-    _postgres_admin(url, f"CREATE DATABASE {SCRATCH_DATABASE}")
-    try:
-        yield {**env, "DATABASE_URL": scratch}
-    finally:
-        _postgres_admin(url, f"DROP DATABASE IF EXISTS {SCRATCH_DATABASE} WITH (FORCE)")
-
-
-def _postgres_admin(url: str, statement: str) -> None:
-    """CREATE/DROP DATABASE through a connection to DATABASE_URL's server; that database is left alone."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(statement)
-
-
-def engine_name(url: str) -> str:
-    if not url:
-        return f"SQLite {sqlite3.sqlite_version}"
-    import psycopg
-
-    with psycopg.connect(url) as connection:
-        version = connection.info.server_version  # e.g. 160004
-    return f"PostgreSQL {version // 10000}.{version % 10000}"
+    counted = [int(n) for n in re.findall(r"\d+", imported.output)][:1]
+    if counted != [rows]:
+        sys.exit(f"expected {rows} rows imported, the command said: {imported.output.strip()}")
+    return Measurement(rows=rows, seconds=imported.seconds, peak_mib=imported.peak_mib, engine=engine)
 
 
 def write_master_data(path: Path, rows: int) -> None:

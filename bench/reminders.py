@@ -26,25 +26,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import webhook  # noqa: E402 - the scratch database comes from there
+from bench import harness
 
 if TYPE_CHECKING:
     from botbridge.tests.fake_bot_api import FakeBotAPI
 
-webhook.SCRATCH_DATABASE = "pokaznyk_bench_reminders"
+SCRATCH_DATABASE = "pokaznyk_bench_reminders"
 SEED_BATCH = 5000
 AIM_SHARE = 0.95
 PROGRESS_SECONDS = 60
@@ -55,46 +51,28 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=100_000, help="bot users to remind (default 100000)")
     parser.add_argument("--rate", type=int, help="TELEGRAM_BROADCAST_RATE, messages a second (default: the setting's)")
     parser.add_argument("--sqlite", action="store_true", help="the embedded default instead of PostgreSQL")
-    parser.add_argument("--send", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--send", action="store_true", help=argparse.SUPPRESS)  # the sender's child process
     args = parser.parse_args()
     if args.send:
         send_child()
         return
-    with tempfile.TemporaryDirectory(prefix="pokaznyk-bench-reminders-") as tmp:
-        if args.sqlite:
-            run(args, f"sqlite:///{tmp}/bench.sqlite3")
-        else:
-            with webhook.scratch_database(webhook.postgres_server()) as url:
-                run(args, url)
+    with harness.workspace(SCRATCH_DATABASE, sqlite=args.sqlite) as (url, _tmp):
+        run(args, url)
 
 
 def run(args: argparse.Namespace, url: str) -> None:
     from botbridge.tests.fake_bot_api import FakeBotAPI
 
     with FakeBotAPI() as fake:
-        os.environ.update(
-            {
-                "DATABASE_URL": url,
-                "DJANGO_DEBUG": "0",
-                "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-                "DJANGO_ALLOWED_HOSTS": "testserver",
-                "DJANGO_SETTINGS_MODULE": "portal.settings",
-                "LOG_LEVEL": "warning",
-                "TELEGRAM_BOT_TOKEN": fake.token,
-                "TELEGRAM_API_BASE": fake.base_url,
-            }
+        # No REDIS_URL (harness.portal_environment): the sender's lock in its own process's memory,
+        # one sender anyway.
+        env = harness.portal_environment(
+            url, LOG_LEVEL="warning", TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE=fake.base_url
         )
         if args.rate:
-            os.environ["TELEGRAM_BROADCAST_RATE"] = str(args.rate)
-        os.environ.pop("REDIS_URL", None)  # the sender's lock in its own process's memory: one sender anyway
-        done = subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput"], cwd=BASE_DIR, capture_output=True, text=True
-        )
-        if done.returncode:
-            sys.exit(f"manage.py migrate failed:\n{done.stderr[-2000:]}")
-        import django
-
-        django.setup()
+            env["TELEGRAM_BROADCAST_RATE"] = str(args.rate)
+        harness.migrate(env)
+        harness.django_setup(env)
         from django.conf import settings
         from django.db import connection
 
@@ -143,7 +121,9 @@ def fill() -> int:
 def send(fake: FakeBotAPI, expected_seconds: float) -> dict:
     """The sender in a child process, with progress every minute for a long run."""
     print(f"sending: about {expected_seconds:,.0f} s at the configured rate", flush=True)
-    child = subprocess.Popen([sys.executable, __file__, "--send"], cwd=BASE_DIR, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--send"], cwd=harness.BASE_DIR, stdout=subprocess.PIPE, text=True
+    )
     started = time.monotonic()
     while True:
         try:
@@ -163,19 +143,12 @@ def send_child() -> None:
     django.setup()
     from botbridge import sending, services, tasks
 
-    at_start = peak_rss_mib()
+    at_start = harness.peak_rss_mib()
     slices = []
     while not slices or services.deliveries_waiting(channel="telegram"):
         # As the deliveries_send task runs it: a new sender every SEND_SLICE_SECONDS.
         slices.append(sending.deliveries_send(channel="telegram", stop_after_seconds=tasks.SEND_SLICE_SECONDS).__dict__)
-    print(json.dumps({"slices": slices, "rss_at_start_mib": at_start, "rss_peak_mib": peak_rss_mib()}))
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident memory. Not getrusage's ru_maxrss: Linux carries that over
-    from the parent through fork and exec, so the child would report this process's memory."""
-    status = Path("/proc/self/status").read_text()
-    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024
+    print(json.dumps({"slices": slices, "rss_at_start_mib": at_start, "rss_peak_mib": harness.peak_rss_mib()}))
 
 
 def report(fake: FakeBotAPI, result: dict, chat_ids: range, broadcast_id: int, rate: int) -> bool:
@@ -190,35 +163,34 @@ def report(fake: FakeBotAPI, result: dict, chat_ids: range, broadcast_id: int, r
     once = len(per_chat) == len(chat_ids) and set(per_chat.values()) == {1}
     statuses = Counter(Delivery.objects.filter(broadcast_id=broadcast_id).values_list("status", flat=True))
     print()
-    print(f"{'':<38} {'figure':>14}  aim")
-    rows = [
-        ("messages answered by the fake", f"{len(answered):,}", ""),
-        (
-            "chats with exactly one message",
-            f"{sum(1 for n in per_chat.values() if n == 1):,}",
-            f"all {len(chat_ids):,}: {'met' if once else 'NOT met'}",
-        ),
-        ("deliveries by status", ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items())), ""),
-        (
-            f"sender's time, {len(result['slices'])} slice(s)",
-            f"{seconds:.1f} s",
-            f"{len(chat_ids) / rate:.0f} s at {rate}/s",
-        ),
-        ("rate, first to last message", f"{achieved:.2f}/s", ""),
-        (
-            "share of the configured rate",
-            f"{share:.1%}",
-            f">= {AIM_SHARE:.0%}: {'met' if share >= AIM_SHARE else 'NOT met'}",
-        ),
-        ("busiest second", f"{busiest_second(answered)}", f"{rate}, one tick more at most"),
-        (
-            "sender's peak memory (RSS)",
-            f"{result['rss_peak_mib']:.0f} MiB",
-            f"{result['rss_at_start_mib']:.0f} MiB before sending",
-        ),
-    ]
-    for name, figure, aim in rows:
-        print(f"{name:<38} {figure:>14}  {aim}")
+    harness.print_table(
+        [
+            ("messages answered by the fake", f"{len(answered):,}", ""),
+            (
+                "chats with exactly one message",
+                f"{sum(1 for n in per_chat.values() if n == 1):,}",
+                f"all {len(chat_ids):,}: {'met' if once else 'NOT met'}",
+            ),
+            ("deliveries by status", ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items())), ""),
+            (
+                f"sender's time, {len(result['slices'])} slice(s)",
+                f"{seconds:.1f} s",
+                f"{len(chat_ids) / rate:.0f} s at {rate}/s",
+            ),
+            ("rate, first to last message", f"{achieved:.2f}/s", ""),
+            (
+                "share of the configured rate",
+                f"{share:.1%}",
+                f">= {AIM_SHARE:.0%}: {'met' if share >= AIM_SHARE else 'NOT met'}",
+            ),
+            ("busiest second", f"{busiest_second(answered)}", f"{rate}, one tick more at most"),
+            (
+                "sender's peak memory (RSS)",
+                f"{result['rss_peak_mib']:.0f} MiB",
+                f"{result['rss_at_start_mib']:.0f} MiB before sending",
+            ),
+        ]
+    )
     return once
 
 

@@ -9,6 +9,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 
 from accounts.emails import email_language
+from accounts.identities import channel_identity_block
 from accounts.models import AccountLink, ChannelIdentity, Meter, User
 from botbridge import texts
 from botbridge.channels.email import letters
@@ -245,10 +246,9 @@ def deliveries_record(*, sent: list[int], blocked: list[int], failed: dict[int, 
         if blocked:
             rows = Delivery.objects.filter(pk__in=blocked)
             rows.update(status=Delivery.Status.BLOCKED, error="403")
-            for channel in set(rows.values_list("channel", flat=True)):
-                ChannelIdentity.objects.filter(
-                    channel=channel, external_id__in=rows.filter(channel=channel).values("recipient_key")
-                ).update(blocked_at=now)
+            # The recipient is marked as every channel's webhook marks them: they get nothing more.
+            for channel, recipient in set(rows.values_list("channel", "recipient_key")):
+                channel_identity_block(channel=channel, external_id=recipient, blocked=True)
         for pk, error in failed.items():
             Delivery.objects.filter(pk=pk).update(status=Delivery.Status.FAILED, error=error[:300])
         for pk, (not_before, error) in retry.items():

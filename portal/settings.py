@@ -506,7 +506,7 @@ REST_FRAMEWORK = {
 # A reading or a link is a few dozen bytes; a bigger body is refused before parsing.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 16384, low=1024, high=10 * 1024 * 1024)
 # Bodies elsewhere (portal/guards.py): admin takes the master-data CSV (up to 50 MB,
-# accounts.services.UPLOAD_MAX_BYTES) with the form around it; every other page and the
+# accounts.uploads.UPLOAD_MAX_BYTES) with the form around it; every other page and the
 # Telegram webhook take Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), far above any form or update.
 ADMIN_MAX_BODY_BYTES = 51 * 1024 * 1024
 # A meter photo's upload: the photo (readings.photos.MAX_BYTES, 10 MB) with the form around it;

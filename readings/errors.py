@@ -70,6 +70,7 @@ class ConfirmationRequired(DomainError):
 
     code = "confirmation_required"
     template = _("Please confirm the reading.")
+    http_status = 409
 
     def __init__(self, *, reason: str, **params: object) -> None:
         super().__init__(reason=reason, **params)
@@ -163,6 +164,11 @@ def quick_words(error: DomainError) -> DomainError:
     if quiet is None:
         return error
     return quiet(**{name: error.params[name] for name in kept})
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    template = _("This key was used for a different request.")
 
 
 class DateOutOfRange(DomainError):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.errors import DomainError
+from accounts.views import refused
 from readings import selectors
 from readings.errors import PhotoTooBig
 from readings.models import Reading
@@ -36,9 +37,9 @@ def reading_photo(request: HttpRequest, reading_id: int) -> HttpResponse:
     if reading is None:
         raise Http404(_("No such reading among your accounts."))
     form = PhotoForm(request.POST, request.FILES) if request.method == "POST" else PhotoForm()
-    status = 200
+    status, refusal = 200, None
     if request.method == "POST":
-        if form.is_valid() and _attach(request, reading, form):
+        if form.is_valid() and (refusal := _attach(request, reading, form)) is None:
             return redirect(f"{reverse('reading_photo', args=[reading.pk])}?added=1")
         status = 400
     context = {
@@ -48,10 +49,11 @@ def reading_photo(request: HttpRequest, reading_id: int) -> HttpResponse:
         "added": request.GET.get("added") == "1" and request.method == "GET",
         "accepts": reading.status != Reading.Status.SUPERSEDED,
     }
-    return render(request, "cabinet/reading_photo.html", context, status=status)
+    return refused(render(request, "cabinet/reading_photo.html", context, status=status), refusal)
 
 
-def _attach(request: HttpRequest, reading: Reading, form: PhotoForm) -> bool:
+def _attach(request: HttpRequest, reading: Reading, form: PhotoForm) -> DomainError | None:
+    """Keep the photo; the refusal, shown on the form, when it is not kept."""
     upload = form.cleaned_data["photo"]
     try:
         if upload.size > MAX_BYTES:  # refused before reading it into memory
@@ -61,8 +63,8 @@ def _attach(request: HttpRequest, reading: Reading, form: PhotoForm) -> bool:
         )
     except DomainError as refusal:
         form.add_error("photo", refusal.message)
-        return False
-    return True
+        return refusal
+    return None
 
 
 @login_required

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from accounts.errors import AccountMeterMismatch, MeterNotLinked, MeterRequired
 from accounts.models import Meter, PersonalAccount, User
+from accounts.numbers import meter_serial_normalize
 from accounts.selectors import account_link_get
-from accounts.services import meter_serial_normalize
 from readings import window
 from readings.models import CalendarOverride, ExportBatch, ExportedReading, Reading, ReadingPhoto
 from readings.rules import JumpRule
@@ -247,12 +247,15 @@ class Outcome:
 
 
 def reading_outcome(reading: Reading) -> Outcome:
-    counts = reading.status != Reading.Status.CONTROL and reading.consumption is not None
-    return Outcome(
-        reading=reading,
-        cost=estimate_cost(reading.consumption) if counts else None,
-        next_window=window_for_period(reading.period),
-    )
+    return Outcome(reading=reading, cost=reading_cost(reading), next_window=window_for_period(reading.period))
+
+
+def reading_cost(reading: Reading) -> Decimal | None:
+    """The estimate of the consumption the reading adds, when it counts towards a period: a
+    control reading counts for none, and a first reading without a baseline has no consumption."""
+    if reading.status == Reading.Status.CONTROL or reading.consumption is None:
+        return None
+    return estimate_cost(reading.consumption)
 
 
 # --- A reading's state for the resident ----------------------------------------------------------
@@ -401,9 +404,12 @@ def _month_use(period: dt.date, readings: list[Reading]) -> MonthUse:
 
 
 def account_readings(*, account_id: int, since: dt.date | None = None) -> QuerySet[Reading]:
-    """Every reading sent for the account, newest first, replaced meters included."""
+    """Every reading sent for the account, newest first, replaced meters included; each with the
+    readings it replaced and was replaced by, which the cabinet and the API both name."""
     readings = readings_with_export(
-        Reading.objects.filter(meter__account_id=account_id).select_related("meter", "submitted_by", "replaced_by")
+        Reading.objects.filter(meter__account_id=account_id).select_related(
+            "meter", "submitted_by", "replaced_by", "replaces"
+        )
     )
     if since is not None:
         readings = readings.filter(period__gte=since)

@@ -2,7 +2,8 @@
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -10,12 +11,13 @@ from django.db.models import Exists, OuterRef, Value
 from django.utils import timezone
 
 from accounts.errors import DomainError, TooManyAttempts
+from accounts.linking import account_meter_prove
 from accounts.models import Meter, User
-from accounts.services import account_meter_prove
 from portal.queueing import enqueue
 from readings import selectors
 from readings.errors import (
     FlagNotStanding,
+    IdempotencyKeyReused,
     MeterInactive,
     PhotoLimitReached,
     PhotoNotAccepted,
@@ -152,6 +154,29 @@ def reading_submit_by_number(
         )
     except DomainError as refusal:
         raise quick_words(refusal) from None
+
+
+def idempotency_key_use(
+    *, user: User, key: str, request_hash: str, answer: Callable[[], tuple[int, Any]]
+) -> tuple[int, Any]:
+    """The (status, body) of a request sent with an Idempotency-Key: `answer`'s the first time,
+    the same again for every retry of it, which changes nothing. A key that came with another
+    request (another `request_hash`) is refused: IdempotencyKeyReused.
+
+    An `answer` that raises is not kept: the refusal rolls the key back, and a retry is answered anew.
+    """
+    with transaction.atomic():
+        # The row lock makes a concurrent retry wait for the first request and then repeat its answer.
+        record, _created = IdempotencyKey.objects.select_for_update().get_or_create(
+            user=user, key=key, defaults={"request_hash": request_hash}
+        )
+        if record.request_hash != request_hash:
+            raise IdempotencyKeyReused()
+        if record.status:
+            return record.status, record.body
+        record.status, record.body = answer()
+        record.save(update_fields=["status", "body"])
+        return record.status, record.body
 
 
 def idempotency_keys_prune(*, before: dt.datetime) -> int:

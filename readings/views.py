@@ -16,9 +16,9 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.errors import DomainError, TooManyAttempts
+from accounts.errors import DomainError
 from accounts.masking import mask_address
-from accounts.views import own_link, with_retry_after
+from accounts.views import own_link, refused
 from botbridge.routes import reminder_routes
 from portal.clientip import client_ip
 from readings import charts, selectors
@@ -28,7 +28,6 @@ from readings.labels import METER_KINDS, ZONE_NAMES, values_text
 from readings.models import Reading
 from readings.periods import consumption_heading, period_label
 from readings.services import reading_submit, reading_submit_by_number
-from readings.tariffs import estimate_cost
 
 HISTORY_MONTHS = 24
 QUICK_RECORDED = "quick_recorded"  # the session key of the reading the quick form just recorded
@@ -128,7 +127,7 @@ def _submit(request: HttpRequest, overview, forms: dict, context: dict) -> HttpR
         return None
     except DomainError as refusal:
         form.add_error(None, refusal.message)
-        context["status"] = 400
+        context["status"] = refusal.http_status
         return None
     url = reverse("account", kwargs={"number": overview.account.number})
     return redirect(f"{url}?recorded={reading.pk}#outcome")
@@ -226,7 +225,7 @@ def history_csv(request: HttpRequest, number: str) -> HttpResponse:
     writer.writerow([*headings, _("Estimated cost, UAH"), _("Status"), _("Channel"), _("Sent")])
     for reading in selectors.account_readings(account_id=link.account_id).iterator(chunk_size=500):
         consumption = reading.consumption or ()
-        counts = bool(consumption) and reading.status != Reading.Status.CONTROL
+        cost = selectors.reading_cost(reading)
         writer.writerow(
             [
                 f"{reading.period:%d.%m.%Y}",
@@ -236,7 +235,7 @@ def history_csv(request: HttpRequest, number: str) -> HttpResponse:
                 *_padded(consumption, zones),
                 # One zone has no total beside it: it would repeat the zone's own column.
                 *([sum(consumption) if consumption else ""] if zones > 1 else []),
-                str(estimate_cost(consumption)).replace(".", ",") if counts else "",
+                "" if cost is None else str(cost).replace(".", ","),
                 reading.get_status_display(),
                 reading.get_channel_display(),
                 timezone.localtime(reading.submitted_at).strftime("%d.%m.%Y %H:%M"),
@@ -284,7 +283,6 @@ def quick_submit(request: HttpRequest) -> HttpResponse:
         except DomainError as error:
             refusal = error
             form.add_error(None, refusal.message)
-            status = 429 if isinstance(refusal, TooManyAttempts) else 400
         else:
             # Redirect after the POST, so reloading the page does not send the reading again.
             request.session[QUICK_RECORDED] = reading.pk
@@ -294,4 +292,4 @@ def quick_submit(request: HttpRequest) -> HttpResponse:
     elif QUICK_RECORDED in request.session:
         reading = selectors.reading_by_id(reading_id=request.session.pop(QUICK_RECORDED))
         context["outcome"] = selectors.reading_outcome(reading) if reading else None
-    return with_retry_after(render(request, "cabinet/quick.html", context, status=status), refusal)
+    return refused(render(request, "cabinet/quick.html", context, status=status), refusal)

@@ -13,8 +13,8 @@ from django.db import migrations
 
 log = logging.getLogger(__name__)
 
-# A copy of accounts.services' rule as of this migration: the migration must not change
-# when the service does.
+# A copy of the serial rule (now accounts.numbers) as of this migration: the migration must not change
+# when the rule does.
 LATIN_LOOKALIKES = str.maketrans("АВЕКМНОРСТХІУ", "ABEKMHOPCTXIY")
 
 

@@ -13,8 +13,8 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.services import api_token_issue
 from accounts.tests.factories import UserFactory
+from accounts.tokens import api_token_issue
 
 pytestmark = pytest.mark.django_db
 

@@ -10,6 +10,7 @@ from django.utils import translation
 
 from accounts.errors import (
     AccountMeterMismatch,
+    AlreadyLinked,
     NotLinked,
     SignInLinkInvalid,
     SignInLinkUsed,
@@ -20,8 +21,9 @@ from accounts.errors import (
     TelegramLoginUsed,
     TooManyAttempts,
 )
+from accounts.identities import channel_identity_block, channel_identity_resolve
 from accounts.models import AccountLink, User
-from accounts.services import channel_identity_block, channel_identity_resolve, signin_link_issue
+from accounts.signin_links import signin_link_issue
 from accounts.tests.factories import MeterFactory, UserFactory
 from accounts.tests.telegram import signed_telegram_login
 
@@ -253,6 +255,17 @@ def test_linking_speaks_the_bots_words_and_is_throttled(client, resident, settin
     assert uk(TooManyAttempts(minutes=60, retry_after=3600)) in page(response)
     assert response["Retry-After"] == "3600"
     assert not AccountLink.objects.exists()
+
+
+def test_an_account_already_in_the_list_is_refused_with_the_apis_status(client, resident):
+    meter = MeterFactory(serial="AB123456")
+    AccountLink.objects.create(user=resident, account=meter.account)
+    form = {"account_number": meter.account.number, "meter_serial": meter.serial}
+    response = client.post("/link/", form)
+    api_answer = client.post("/api/v1/accounts/", form, content_type="application/json")
+    assert response.status_code == api_answer.status_code == 409
+    assert uk(AlreadyLinked(number=meter.account.number)) in page(response)
+    assert AccountLink.objects.count() == 1
 
 
 def test_link_form_fields_have_labels_and_errors_name_the_field(client, resident):

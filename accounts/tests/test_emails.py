@@ -18,8 +18,9 @@ from accounts.errors import (
     EmailInUse,
     EmailPasswordWrong,
 )
+from accounts.identities import channel_identity_block, channel_identity_resolve
 from accounts.models import AccountLink, ChannelIdentity, User
-from accounts.services import SIGNIN_LINK_SALT, channel_identity_block, channel_identity_resolve
+from accounts.signin_links import SIGNIN_LINK_SALT
 from accounts.tests.factories import MeterFactory
 from conftest import kyiv
 

@@ -25,8 +25,10 @@ from rest_framework.test import APIClient
 
 from accounts.errors import DomainError
 from accounts.importing import read_master_data
+from accounts.linking import account_link
+from accounts.masterdata import master_data_import
 from accounts.models import AccountLink, LinkAttempt, Meter
-from accounts.services import account_link, account_number_normalize, master_data_import, meter_serial_normalize
+from accounts.numbers import account_number_normalize, meter_serial_normalize
 from accounts.tests.factories import MeterFactory, PersonalAccountFactory, UserFactory
 from portal.tests.servers import PortalServer
 from readings.models import Reading

@@ -4,8 +4,8 @@ import pytest
 import time_machine
 
 from accounts.errors import DomainError
+from accounts.linking import account_link, account_unlink
 from accounts.models import AccountLink, LinkAttempt
-from accounts.services import account_link, account_unlink
 from accounts.tests.factories import MeterFactory, PersonalAccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

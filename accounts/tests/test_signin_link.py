@@ -16,7 +16,7 @@ from accounts.errors import (
     SignInLinkUsed,
 )
 from accounts.models import SignInLink
-from accounts.services import SIGNIN_LINK_SALT, signin_link_issue, signin_link_redeem
+from accounts.signin_links import SIGNIN_LINK_SALT, signin_link_issue, signin_link_redeem
 from accounts.tests.factories import UserFactory
 from accounts.tests.telegram import signin_link_token
 

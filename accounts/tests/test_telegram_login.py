@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 import pytest
 import time_machine
 from django.http import QueryDict
-from django_telegram_login.errors import NotTelegramDataError, TelegramDataIsOutdatedError
 
 from accounts import telegram_login
 from accounts.errors import (
@@ -16,8 +15,8 @@ from accounts.errors import (
     TelegramLoginStale,
     TelegramLoginUnavailable,
 )
+from accounts.identities import channel_identity_resolve
 from accounts.models import ChannelIdentity
-from accounts.services import channel_identity_resolve
 from accounts.telegram_login import TelegramLogin, telegram_login_verify
 from accounts.tests.telegram import signed_telegram_login, telegram_login_hash
 
@@ -254,36 +253,6 @@ def test_a_repeated_field_is_refused():
 def test_without_the_bot_configured_telegram_sign_in_is_unavailable(settings, setting):
     setattr(settings, setting, "")
     assert refusal(signed()) is TelegramLoginUnavailable
-
-
-# --- The library, in case it disagrees ----------------------------------------------------------
-
-
-def test_the_library_is_asked_too(monkeypatch):
-    asked = []
-    monkeypatch.setattr(
-        telegram_login, "verify_telegram_authentication", lambda **kwargs: asked.append(kwargs) or kwargs
-    )
-    params = signed()
-    telegram_login_verify(params)
-    assert asked == [{"bot_token": TOKEN, "request_data": params}]
-
-
-@pytest.mark.parametrize(
-    ("raised", "expected"),
-    [
-        (NotTelegramDataError, TelegramLoginForged),
-        (TelegramDataIsOutdatedError, TelegramLoginStale),
-        (KeyError, TelegramLoginIncomplete),
-        (ValueError, TelegramLoginIncomplete),
-    ],
-)
-def test_the_librarys_refusals_become_ours(monkeypatch, raised, expected):
-    def refuse(**_kwargs):
-        raise raised("refused")
-
-    monkeypatch.setattr(telegram_login, "verify_telegram_authentication", refuse)
-    assert refusal(signed()) is expected
 
 
 # --- The identity behind it -------------------------------------------------------------------

@@ -7,7 +7,7 @@ renders the answers its platform's way; nothing of the conversation is decided h
 
 from django.db import transaction
 
-from accounts.services import channel_identity_resolve
+from accounts.identities import channel_identity_resolve
 from botbridge import texts
 from botbridge.conversation import Answer, Event, converse
 from botbridge.services import event_claim

@@ -11,15 +11,11 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from accounts.errors import AccountMeterMismatch, DomainError, MeterSerialInvalid
+from accounts.linking import account_link, account_link_reminders_set, account_unlink
 from accounts.models import User
+from accounts.numbers import account_number_normalize
 from accounts.selectors import account_link_get, linked_account_numbers
-from accounts.services import (
-    account_link,
-    account_link_reminders_set,
-    account_number_normalize,
-    account_unlink,
-    signin_link_issue,
-)
+from accounts.signin_links import signin_link_issue
 from botbridge import actions, texts
 from botbridge.conversation import menus
 from botbridge.conversation.events import Choice, Command, Event, NotPrivate, Photo, Text, Unreadable

@@ -18,15 +18,10 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from accounts.errors import AccountMeterMismatch, DomainError, TooManyAttempts
+from accounts.linking import account_meter_prove_by_phone
 from accounts.models import Meter
+from accounts.numbers import MAX_SERIAL_LENGTH, account_number_normalize, phone_caller_key, serial_digits_of
 from accounts.selectors import account_meters_active
-from accounts.services import (
-    MAX_SERIAL_LENGTH,
-    account_meter_prove_by_phone,
-    account_number_normalize,
-    phone_caller_key,
-    serial_digits_of,
-)
 from botbridge import actions
 from botbridge import phone_texts as say
 from readings.errors import ConfirmationRequired

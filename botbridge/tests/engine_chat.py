@@ -4,7 +4,7 @@
 the conversation run at the engine's speed; what it reads back are the engine's answers.
 """
 
-from accounts.services import channel_identity_resolve
+from accounts.identities import channel_identity_resolve
 from botbridge.conversation import COMMANDS, Answer, Choice, Choices, Command, Event, Menu, Reply, Text, converse
 
 BOT_USERNAME = "pokaznyk_test_bot"  # the fake Bot API's getMe

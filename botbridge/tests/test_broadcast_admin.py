@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from accounts.services import channel_identity_resolve
+from accounts.identities import channel_identity_resolve
 from accounts.tests.factories import UserFactory
 from botbridge import services
 from botbridge.models import Broadcast, Delivery

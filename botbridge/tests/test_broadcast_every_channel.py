@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.core.cache import caches
 
+from accounts.identities import channel_identity_resolve
 from accounts.models import AccountLink, ChannelIdentity
-from accounts.services import channel_identity_resolve
 from accounts.tests.factories import MeterFactory
 from botbridge import sending, tasks
 from botbridge.models import Broadcast, Delivery

@@ -10,7 +10,7 @@ import time_machine
 
 from accounts.errors import SignInLinkUnavailable
 from accounts.models import ChannelIdentity
-from accounts.services import signin_link_redeem
+from accounts.signin_links import signin_link_redeem
 from accounts.tests.factories import MeterFactory
 from accounts.tests.telegram import signin_link_token
 from botbridge import texts as bot_texts

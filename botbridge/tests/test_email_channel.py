@@ -11,9 +11,9 @@ import time_machine
 from asgiref.sync import async_to_sync
 
 from accounts.emails import email_confirm, email_confirm_link
+from accounts.identities import channel_identity_resolve
 from accounts.models import AccountLink, Meter, User
 from accounts.reminder_channels import reminder_channel_set
-from accounts.services import channel_identity_resolve
 from accounts.tests.factories import MeterFactory, UserFactory
 from botbridge import sending, services, tasks
 from botbridge.channels.email.letters import split

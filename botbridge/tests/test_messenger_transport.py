@@ -9,8 +9,8 @@ from asgiref.sync import async_to_sync
 from django.core.cache import caches
 from django.utils import timezone
 
+from accounts.identities import channel_identity_resolve
 from accounts.models import AccountLink, ChannelIdentity
-from accounts.services import channel_identity_resolve
 from accounts.tests.factories import MeterFactory
 from botbridge import sending, services
 from botbridge.channels.messenger.outbound import MessengerTransport

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 from django.core.cache import caches
 
+from accounts.identities import channel_identity_resolve
 from accounts.models import ChannelIdentity
-from accounts.services import channel_identity_resolve
 from botbridge import outbound, sending, services, tasks
 from botbridge.models import Delivery
 from botbridge.outbound import Blocked, RetryAfter, Sent, TransportSpec

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from accounts.models import AccountLink, ChannelIdentity
-from accounts.services import signin_link_redeem
+from accounts.signin_links import signin_link_redeem
 from accounts.tests.factories import MeterFactory
 from accounts.tests.telegram import signin_link_token
 from botbridge.models import ConversationState, ProcessedEvent

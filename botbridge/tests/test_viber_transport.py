@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from django.core.cache import caches
 
+from accounts.identities import channel_identity_resolve
 from accounts.models import AccountLink, ChannelIdentity
-from accounts.services import channel_identity_resolve
 from accounts.tests.factories import MeterFactory, UserFactory
 from botbridge import sending, services
 from botbridge.channels.viber.outbound import ViberTransport

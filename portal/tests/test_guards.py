@@ -13,7 +13,7 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
 
-from accounts.services import account_link
+from accounts.linking import account_link
 from accounts.tests.factories import MeterFactory, UserFactory
 from portal.asgi import application
 

@@ -14,9 +14,10 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
+from accounts.linking import account_link
 from accounts.models import LinkAttempt
-from accounts.services import account_link, api_token_issue
 from accounts.tests.factories import MeterFactory, UserFactory
+from accounts.tokens import api_token_issue
 from portal.tests.servers import PortalServer
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -19,9 +19,10 @@ import pytest
 import requests
 import time_machine
 
+from accounts.identities import channel_identity_resolve
 from accounts.models import AccountLink
-from accounts.services import api_token_issue, channel_identity_resolve
 from accounts.tests.factories import MeterFactory, UserFactory
+from accounts.tokens import api_token_issue
 from botbridge.models import Delivery
 from botbridge.tests.chat import SECRET
 from botbridge.tests.updates import message

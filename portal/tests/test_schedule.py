@@ -8,7 +8,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from accounts.models import LinkAttempt, SignInLink, TelegramLoginUse
-from accounts.services import signin_link_issue
+from accounts.signin_links import signin_link_issue
 from accounts.tasks import accounts_prune
 from accounts.tests.factories import UserFactory
 from botbridge.models import ProcessedEvent

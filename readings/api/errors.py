@@ -12,16 +12,6 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.errors import DomainError
 from readings.errors import ConfirmationRequired
 
-# Domain refusals whose HTTP status is not the plain 400.
-STATUS_OF = {
-    "not_linked": 404,
-    "meter_not_linked": 404,
-    "already_linked": 409,
-    "confirmation_required": 409,
-    "too_many_attempts": 429,
-    "too_many_signin_attempts": 429,
-}
-
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
@@ -48,10 +38,8 @@ def _domain_error(error: DomainError) -> Response:
     body: dict[str, Any] = {"code": error.code, "detail": error.message}
     if isinstance(error, ConfirmationRequired):
         body["reason"] = error.reason
-    response = Response(body, status=STATUS_OF.get(error.code, 400))
-    if "retry_after" in error.params:
-        response["Retry-After"] = str(error.params["retry_after"])
-    return response
+    # The status and headers the cabinet answers the same refusal with (accounts.errors).
+    return Response(body, status=error.http_status, headers=error.http_headers)
 
 
 def _field_messages(detail: Any) -> dict[str, list[str]]:

@@ -3,9 +3,9 @@
 import datetime as dt
 import hashlib
 import json
+from typing import Any
 
 from django.contrib.auth import authenticate
-from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,15 +19,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.linking import account_link, account_unlink
 from accounts.login_attempts import signin_locked
 from accounts.selectors import linked_account
-from accounts.services import account_link, account_unlink, api_token_issue, api_token_revoke
+from accounts.tokens import api_token_issue, api_token_revoke
 from portal.clientip import client_ip
 from readings import export, selectors
 from readings.api import serializers as io
 from readings.api.throttles import ScopedThrottle
-from readings.models import IdempotencyKey, Reading
-from readings.services import reading_submit
+from readings.errors import IdempotencyKeyReused
+from readings.models import Reading
+from readings.services import idempotency_key_use, reading_submit
 
 ERRORS = {code: OpenApiResponse(io.ErrorOut) for code in (400, 401, 403, 404, 409, 413, 415, 429)}
 # Any request can be malformed, unauthenticated, forbidden, too big, of the wrong type or throttled.
@@ -147,11 +149,7 @@ class ReadingsView(ThrottledPost):
     )
     def get(self, request: Request, number: str) -> Response:
         account = linked_account(user=request.user, number=number)
-        readings = selectors.readings_with_export(
-            Reading.objects.filter(meter__account=account)
-            .select_related("meter", "replaces", "replaced_by")
-            .order_by("-submitted_at", "-id")
-        )
+        readings = selectors.account_readings(account_id=account.pk)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(readings, request, view=self)
         states = {state.reading.pk: state for state in selectors.reading_states(page)}
@@ -252,16 +250,13 @@ def _once(request: Request, handle) -> Response:
     if not (0 < len(key) <= 200 and key.isascii() and key.isprintable()):
         raise exceptions.ValidationError({"Idempotency-Key": [_("Use 1 to 200 printable ASCII characters.")]})
     fingerprint = hashlib.sha256(json.dumps([request.path, request.data], sort_keys=True).encode()).hexdigest()
-    with transaction.atomic():
-        # The row lock makes a concurrent retry wait for the first request and then repeat its answer.
-        record, _created = IdempotencyKey.objects.select_for_update().get_or_create(
-            user=request.user, key=key, defaults={"request_hash": fingerprint}
-        )
-        if record.request_hash != fingerprint:
-            raise exceptions.ValidationError({"Idempotency-Key": [_("This key was used for a different request.")]})
-        if record.status:
-            return Response(record.body, status=record.status)
+
+    def answer() -> tuple[int, Any]:
         response = handle()
-        record.status, record.body = response.status_code, response.data
-        record.save(update_fields=["status", "body"])
-        return response
+        return response.status_code, response.data
+
+    try:
+        status_code, body = idempotency_key_use(user=request.user, key=key, request_hash=fingerprint, answer=answer)
+    except IdempotencyKeyReused as refusal:
+        raise exceptions.ValidationError({"Idempotency-Key": [refusal.message]}) from None
+    return Response(body, status=status_code)

@@ -13,8 +13,8 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
+from accounts.linking import account_link
 from accounts.models import AccountLink
-from accounts.services import account_link
 from accounts.tests.factories import MeterFactory, PersonalAccountFactory, UserFactory
 from conftest import kyiv
 from readings.models import Reading

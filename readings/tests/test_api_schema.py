@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, settings
 from rest_framework.throttling import ScopedRateThrottle
 from schemathesis.config import SchemathesisConfig
 
-from accounts.services import account_link, api_token_issue
+from accounts.linking import account_link
 from accounts.tests.factories import MeterFactory, UserFactory
+from accounts.tokens import api_token_issue
 
 EXAMPLES = 500
 # A body the schema allows may still be refused by a rule of the domain (no such account, a

@@ -333,6 +333,18 @@ def test_a_one_zone_history_table_shows_the_months_use_once(client, resident, in
     assert table.count('<td class="num') == 2 * months  # each month: its kWh and its estimate
 
 
+def test_a_control_reading_adds_no_estimated_cost_in_the_csv_or_on_its_page(client, resident):
+    meter = linked_meter(resident, zones=1, initial_values=[1000])
+    with time_machine.travel(BEFORE_DEC_WINDOW, tick=False):  # outside the window: a control reading
+        response = client.post(f"/accounts/{meter.account.number}/", {"meter": meter.pk, "t1": "1100"})
+        outcome = page(client.get(response["Location"]))
+        text = client.get(f"/accounts/{meter.account.number}/history.csv").content.decode("utf-8")
+    [row] = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1:]
+    assert Reading.objects.get().status == Reading.Status.CONTROL
+    assert (row[6], row[9]) == ("100", "")  # the consumption is known, the estimate is not given
+    assert "кВт·год" in outcome and "орієнтовна вартість" not in outcome
+
+
 # --- The quick form ------------------------------------------------------------------------
 
 

@@ -9,8 +9,9 @@ import datetime as dt
 
 import time_machine
 
+from accounts.identities import channel_identity_resolve
 from accounts.models import AccountLink
-from accounts.services import channel_identity_resolve, signin_link_issue
+from accounts.signin_links import signin_link_issue
 from accounts.tests.factories import MeterFactory
 from conftest import kyiv
 from portal.tests.browser import BrowserPage

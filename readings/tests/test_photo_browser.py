@@ -3,8 +3,9 @@ a photo, answered with one from the history, then seen by staff in the review qu
 
 import time_machine
 
+from accounts.identities import channel_identity_resolve
 from accounts.models import AccountLink
-from accounts.services import channel_identity_resolve, signin_link_issue
+from accounts.signin_links import signin_link_issue
 from accounts.tests.factories import MeterFactory, UserFactory
 from conftest import kyiv
 from portal.tests.browser import BrowserPage

@@ -2,8 +2,9 @@
 
 import time_machine
 
+from accounts.identities import channel_identity_resolve
 from accounts.models import AccountLink
-from accounts.services import channel_identity_resolve, signin_link_issue
+from accounts.signin_links import signin_link_issue
 from accounts.tests.factories import MeterFactory, UserFactory
 from conftest import kyiv
 from portal.tests.browser import PHONE_VIEWPORT, BrowserPage

@@ -5,8 +5,9 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from accounts.identities import channel_identity_resolve
+from accounts.masterdata import MasterDataRow, master_data_import
 from accounts.models import AccountLink, PersonalAccount
-from accounts.services import MasterDataRow, channel_identity_resolve, master_data_import
 from accounts.tests.factories import MeterFactory, UserFactory
 from botbridge import sending
 from conftest import kyiv

@@ -5,8 +5,9 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
+from accounts.linking import account_link
+from accounts.masterdata import MasterDataRow, master_data_import
 from accounts.models import AccountLink, Meter, PersonalAccount, User
-from accounts.services import MasterDataRow, account_link, master_data_import
 from readings.models import Reading
 
 pytestmark = pytest.mark.django_db

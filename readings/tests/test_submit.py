@@ -5,7 +5,7 @@ import time_machine
 from django.db import IntegrityError, transaction
 
 from accounts.errors import DomainError
-from accounts.services import meter_replace
+from accounts.masterdata import meter_replace
 from accounts.tests.factories import MeterFactory, UserFactory
 from conftest import kyiv
 from readings.models import Reading

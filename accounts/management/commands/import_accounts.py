@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from accounts.importing import BadRow, MasterDataFileError, read_master_data
-from accounts.services import MasterDataRow, master_data_import
+from accounts.masterdata import MasterDataRow, master_data_import
 
 
 class Command(BaseCommand):

@@ -11,8 +11,8 @@ from aiogram.filters.command import CommandException
 from aiogram.types import CallbackQuery, ChatMemberUpdated, LinkPreviewOptions, Message
 from asgiref.sync import sync_to_async
 
+from accounts.identities import channel_identity_block
 from accounts.models import User
-from accounts.services import channel_identity_block
 from botbridge.channels.telegram.keyboards import choice, markup
 from botbridge.conversation import (
     COMMANDS,

@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 from django.utils import translation
 
-from accounts.services import channel_identity_resolve
+from accounts.identities import channel_identity_resolve
 from botbridge import texts
 from botbridge.channels.telegram.handlers import CHANNEL
 from botbridge.services import event_claim, event_unclaim, telegram_update_key

@@ -4,7 +4,7 @@ import logging
 
 from django.db import transaction
 
-from accounts.services import channel_identity_block
+from accounts.identities import channel_identity_block
 from botbridge.channels.inbound import event_answer
 from botbridge.channels.viber import api
 from botbridge.channels.viber.intake import Callback

@@ -14,8 +14,10 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from accounts.linking import account_link
+from accounts.masterdata import MasterDataRow, master_data_import, meter_replace
 from accounts.models import Meter, PersonalAccount, User
-from accounts.services import MasterDataRow, account_link, master_data_import, meter_replace, user_register
+from accounts.users import user_register
 from readings import selectors
 from readings.models import Reading
 from readings.services import reading_submit

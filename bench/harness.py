@@ -1,0 +1,780 @@
+"""What every bench shares: scratch databases, the portal's environment and servers, load, timing,
+CPU and PostgreSQL counters, and the printed tables. Not part of the test suite.
+
+Each script in bench/ imports this module and keeps only what its own measurement needs (its
+seeding, its requests, its checks of the database, its aims); nothing here is overridden from
+outside, every difference is an argument.
+
+Load is made by a child process (`python bench/harness.py --load-client SPEC`), so its CPU is
+counted apart from the script's: aiohttp, one keep-alive connection per client. A phase warms up
+with its own requests, then measures N requests or S seconds, whichever ends first. The load
+generators are in LOAD_GENERATORS, by the spec's "mode": "closed" is C clients each sending its
+next request when the last one is answered. A generator of another kind (a fixed arrival rate,
+say) is one more async function with the same arguments and result, and one more entry there.
+
+Run from a script (`.venv/bin/python bench/<name>.py`), this module puts the repository on
+sys.path first, so `portal` and the apps import as in manage.py.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+if str(BASE_DIR) not in sys.path:
+    sys.path.insert(0, str(BASE_DIR))
+
+DEFAULT_SERVER = "postgresql://127.0.0.1:5432/postgres"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+HEALTHZ = "GET /healthz (SELECT 1)"
+# What a bench inherits from the shell never reaches a platform or a shared Redis: the channels'
+# tokens and Redis are left out of the portal's environment unless the bench sets them itself.
+NOT_INHERITED = ("REDIS_", "TELEGRAM_", "VIBER_", "MESSENGER_")
+# The default window policy for a bench that opens the window with open_window().
+WINDOW_ENV = {"READINGS_WINDOW_DAYS": "working", "READINGS_WINDOW_BEFORE": "2", "READINGS_WINDOW_AFTER": "3"}
+
+
+# --- Scratch databases ------------------------------------------------------------------------------
+
+
+def postgres_server(scratch: str) -> str:
+    """DATABASE_URL's PostgreSQL server (or DEFAULT_SERVER when it is unset), where `scratch` is made."""
+    url = os.environ.get("DATABASE_URL", "").strip() or DEFAULT_SERVER
+    if urlsplit(url).scheme not in ("postgres", "postgresql"):
+        sys.exit(f"DATABASE_URL: this benchmark needs PostgreSQL (postgresql://...), not {urlsplit(url).scheme}.")
+    if urlsplit(url).path.strip("/") == scratch:
+        sys.exit(f"DATABASE_URL names {scratch}, the scratch database this benchmark drops: name another.")
+    return url
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str, name: str) -> Iterator[str]:
+    """A new, empty database `name` on `server_url`'s server, dropped on the way out; the database
+    `server_url` names is left alone."""
+    _postgres_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # left by a killed run
+    _postgres_admin(server_url, f"CREATE DATABASE {name}")
+    try:
+        yield urlsplit(server_url)._replace(path=f"/{name}").geturl()
+    finally:
+        _postgres_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextlib.contextmanager
+def fresh_database(name: str, tmp: Path, *, sqlite: bool) -> Iterator[str]:
+    """The URL of an empty database, removed after: a SQLite file in `tmp`, or the scratch PostgreSQL
+    database `name` on DATABASE_URL's server."""
+    if sqlite:
+        database = tmp / f"{name}.sqlite3"
+        try:
+            yield f"sqlite:///{database}"
+        finally:
+            database.unlink(missing_ok=True)
+        return
+    with scratch_database(postgres_server(name), name) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def workspace(name: str, *, sqlite: bool = False) -> Iterator[tuple[str, Path]]:
+    """A fresh database `name` (fresh_database) and a temporary directory for a bench, both removed after."""
+    with tempfile.TemporaryDirectory(prefix=f"{name}-") as tmp, fresh_database(name, Path(tmp), sqlite=sqlite) as url:
+        yield url, Path(tmp)
+
+
+def _postgres_admin(url: str, statement: str) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as connection:
+            connection.execute(statement)
+    except psycopg.OperationalError as error:
+        sys.exit(f"PostgreSQL at {urlsplit(url).hostname}:{urlsplit(url).port or 5432}: {error}")
+
+
+def database_engine(url: str) -> str:
+    """ "PostgreSQL 16.4" or "SQLite 3.45.1": what a bench ran on, for its report."""
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        return f"SQLite {sqlite3.sqlite_version}"
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        version = connection.info.server_version  # e.g. 160004
+    return f"PostgreSQL {version // 10000}.{version % 10000}"
+
+
+# --- The portal's environment and Django in this process ----------------------------------------------
+
+
+def portal_environment(database_url: str, **settings: str) -> dict[str, str]:
+    """The portal's environment as in production (DEBUG off) on `database_url`, with `settings` on top.
+
+    DJANGO_SETTINGS_MODULE, when set in the shell, replaces portal.settings, to try a change of
+    settings without editing them (e.g. a connection pool); nothing else of DJANGO_* is inherited.
+    """
+    env = {name: value for name, value in os.environ.items() if not name.startswith((*NOT_INHERITED, "DJANGO_"))}
+    env |= {
+        "DATABASE_URL": database_url,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",  # testserver: Django's test client
+        "DJANGO_SECURE_SSL_REDIRECT": "0",  # plain http on 127.0.0.1
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE") or "portal.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
+    return env | settings
+
+
+def django_setup(env: dict[str, str]) -> None:
+    """Django in this process, on the portal's environment: a bench seeds and checks through the
+    services and the ORM, like the portal."""
+    os.environ.clear()
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+@dataclass(frozen=True)
+class Ran:
+    output: str
+    seconds: float
+    peak_mib: float  # the command's own peak resident memory
+
+
+def manage(args: list[str], env: dict[str, str], *, cwd: Path = BASE_DIR) -> Ran:
+    """`manage.py` with `args`, exiting on failure; its stdout, wall time and peak memory.
+
+    os.wait4 gives the rusage of this one child: RUSAGE_CHILDREN would be the maximum over
+    every child so far, migrate included.
+    """
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "manage.py", *args], cwd=cwd, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen.wait
+        out.seek(0)
+        err.seek(0)
+        if child.returncode:
+            sys.exit(f"manage.py {' '.join(args)} failed ({child.returncode}):\n{err.read()[-3000:]}")
+        return Ran(out.read(), seconds, usage.ru_maxrss / 1024)  # ru_maxrss: KiB on Linux
+
+
+def migrate(env: dict[str, str], *, cwd: Path = BASE_DIR) -> None:
+    name = urlsplit(env["DATABASE_URL"]).path.strip("/").rsplit("/", 1)[-1]
+    print(f"migrating {name} ...", flush=True)
+    manage(["migrate", "--noinput", "-v", "0"], env, cwd=cwd)
+
+
+# --- The server -------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def uvicorn_server(
+    env: dict[str, str], workers: int, log: Path, *, cwd: Path = BASE_DIR
+) -> Iterator[tuple[str, list[int]]]:
+    """uvicorn serving the portal in `cwd` on a free port of 127.0.0.1; stopped (workers too) on the way out.
+
+    --no-proxy-headers: the portal itself reads X-Forwarded-For, as far as TRUSTED_PROXIES says.
+    """
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "portal.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--no-proxy-headers",
+        "--log-level",
+        "warning",
+    ]
+    with log.open("w") as out:
+        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    descendants: set[int] = set()
+    try:
+        _wait_until_up(base_url, server, log)
+        procs = _processes()
+        descendants = {pid for pid in procs if _descends(pid, [server.pid], procs)}
+        if len(descendants) < workers:
+            sys.exit(f"uvicorn started {len(descendants)} worker processes, not {workers}")
+        yield base_url, [server.pid]
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        for pid in descendants:  # only if uvicorn left them behind
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_up(base_url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"uvicorn exited ({server.returncode}):\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
+            if response.status == 200:
+                time.sleep(1)  # the second worker may still be importing
+                return
+        time.sleep(0.2)
+    sys.exit(f"uvicorn did not answer /healthz within 60 s:\n{log.read_text()[-3000:]}")
+
+
+def post_json(url: str, body: dict, headers: dict[str, str], *, timeout: float = 30) -> tuple[int, bytes]:
+    """One POST from this process (not the load generator): the status and the body, errors too."""
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={**headers, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def uvicorn_flavour() -> str:
+    """What uvicorn's "auto" picks here: uvloop and httptools when installed, else asyncio and h11."""
+    import importlib.metadata
+    import importlib.util
+
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return f"{importlib.metadata.version('uvicorn')} ({loop}, {http})"
+
+
+def server_versions() -> str:
+    from django.db import connection
+
+    version = connection.cursor().connection.info.server_version
+    return f"PostgreSQL {version // 10000}.{version % 10000}"
+
+
+# --- The window ---------------------------------------------------------------------------------------
+
+
+def open_window(note: str) -> str:
+    """Make today and tomorrow (Kyiv) days of an open window, with staff's calendar overrides if need be.
+
+    Readings then land *in* the window, the normal path. When today is outside it, today and
+    tomorrow become working days and the rest of tomorrow's month days off: the last working days
+    of the month, inside the next period's window under WINDOW_ENV's policy (2 working days before
+    + 3 after), also for a run that crosses midnight. `note` marks the overrides as the bench's.
+    """
+    from django.utils import timezone
+
+    from readings.models import CalendarOverride
+    from readings.selectors import window_on
+
+    today = timezone.localdate()
+    days = (today, today + dt.timedelta(days=1))  # a run that crosses midnight stays in the window
+    if all(window_on(day).contains(day) for day in days):
+        return f"window: {today} is inside the window {_span(window_on(today))}; no calendar overrides"
+    month_end = (days[1].replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    overrides = {day: True for day in days}
+    day = days[1] + dt.timedelta(days=1)
+    while day <= month_end:
+        overrides[day] = False
+        day += dt.timedelta(days=1)
+    CalendarOverride.objects.bulk_create(
+        [CalendarOverride(date=day, is_working=working, note=note) for day, working in overrides.items()]
+    )
+    windows = [window_on(day) for day in days]
+    if not all(window.contains(day) for window, day in zip(windows, days, strict=True)):
+        sys.exit(f"could not open the window for {today} with calendar overrides: {windows}")
+    return (
+        f"window: {today} was outside the window; {len(overrides)} calendar overrides ({min(overrides)} … "
+        f"{max(overrides)}: the 2 first working, the rest days off) open {_span(windows[0])}"
+    )
+
+
+def _span(window) -> str:
+    return f"{window.opens} … {window.closes} (period {window.period})"
+
+
+def log_summary(log: Path) -> str:
+    """What uvicorn and the portal said, by kind of message (numbers masked), commonest first."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    # Tracebacks' lines are indented or start with one of these; the message lines are the rest.
+    skip = ("Traceback", "The above exception", "During handling")
+    kinds = Counter(
+        re.sub(r"\d+", "N", line)[:160]
+        for line in text.splitlines()
+        if line.strip() and not line.startswith((" ", *skip))
+    )
+    if not kinds:
+        return "empty"
+    return "; ".join(f"{n:,} x {kind!r}" for kind, n in kinds.most_common(6))
+
+
+# --- Figures ------------------------------------------------------------------------------------------
+
+
+def percentile(values: Iterable[float], p: float) -> float:
+    """Nearest rank: the smallest value that `p` per cent of the values do not exceed (nan for none)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def latency_summary(ms: list[float]) -> str:
+    return (
+        f"p50 {percentile(ms, 50):.1f} ms, p95 {percentile(ms, 95):.1f} ms, p99 {percentile(ms, 99):.1f} ms, "
+        f"max {max(ms, default=float('nan')):.1f} ms"
+    )
+
+
+@dataclass
+class Phase:
+    """What the load generator saw in one phase: counts, latencies in ms, wall time."""
+
+    sent: int
+    statuses: dict[str, int]
+    latencies_ms: list[float]
+    seconds: float
+    ok_status: str = "200"
+
+    @property
+    def ok(self) -> int:
+        return self.statuses.get(self.ok_status, 0)
+
+    @property
+    def errors(self) -> int:
+        return self.sent - self.ok
+
+    def percentile(self, p: float) -> float:
+        return percentile(self.latencies_ms, p)
+
+
+@dataclass
+class Run:
+    name: str
+    warmup: Phase
+    measured: Phase
+    planned: int  # requests the measured phase had (it may stop earlier, at the time limit)
+    cpu: dict[str, float]  # cores used by each part during the measured phase: 1.0 = one core all along
+    idle: float  # share of the machine idle during the measured phase
+    pg: dict[str, int]  # pg_stat_database deltas over the measured phase, and peak connections
+    busiest_others: list[str]  # other processes that took CPU meanwhile
+
+
+# --- Load ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Each body's HMAC-SHA256 under `key` in header `header`, after `prefix`, as Viber and Messenger sign."""
+
+    header: str
+    key: str
+    prefix: str = ""
+
+    def of(self, body: bytes) -> dict[str, str]:
+        import hashlib
+        import hmac
+
+        return {self.header: self.prefix + hmac.new(self.key.encode(), body, hashlib.sha256).hexdigest()}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a phase requests: `url`, or `url` + each request's own path, with `headers` and each
+    request's own; request i is line i of `requests` (write_requests), or no body at all."""
+
+    name: str
+    url: str
+    method: str = "GET"
+    headers: dict[str, str] = field(default_factory=dict)
+    requests: Path | None = None
+    signature: Signature | None = None
+    ok_status: str = "200"
+
+
+def write_requests(path: Path, requests: Iterable[dict]) -> None:
+    """One request a line: {"path", "headers", "body"}, each optional; "body" is the text sent."""
+    with path.open("w", encoding="utf-8") as file:
+        for request in requests:
+            file.write(json.dumps(request, ensure_ascii=False) + "\n")
+
+
+@dataclass
+class Load:
+    """How a bench loads its targets: the same for each of its phases."""
+
+    warmup: int
+    requests: int
+    seconds: float
+    clients: int
+    tmp: Path
+    mode: str = "closed"
+
+    def run(
+        self,
+        target: Target,
+        server_pids: list[int],
+        sampler: "ConnectionSampler",
+        measured_count: Callable[[Phase], int] | None = None,
+    ) -> Run:
+        """Warm up, then measure, each a run of the load generator in a child process; CPU per part from /proc.
+
+        `measured_count` is told how the warm-up went and says how many requests to measure (at most
+        `requests`); it may seed more meanwhile. Without it, `requests` are measured.
+        """
+        name = target.name
+        spec = {
+            "mode": self.mode,
+            "url": target.url,
+            "method": target.method,
+            "headers": target.headers,
+            "requests": str(target.requests) if target.requests else None,
+            "signature": target.signature.__dict__ if target.signature else None,
+            "seconds": self.seconds,
+            "clients": self.clients,
+        }
+        print(f"{name}: warming up with {self.warmup:,} requests ...", flush=True)
+        warmup, _ = self._client({**spec, "first": 0, "count": self.warmup}, None)
+        warmup.ok_status = target.ok_status
+        count = measured_count(warmup) if measured_count else self.requests
+        # A backend's counters reach pg_stat_database when it ends or within a second of going idle: let
+        # the warm-up's and the seeding's arrive before the measured phase starts.
+        time.sleep(1.2)
+        print(f"{name}: measuring {count:,} requests or {self.seconds:g} s, whichever ends first ...", flush=True)
+        with sampler.sampling():
+            measured, marks = self._client({**spec, "first": self.warmup, "count": count}, server_pids)
+        measured.ok_status = target.ok_status
+        (cpu0, pg0), (cpu1, pg1) = marks["start"], marks["done"]
+        cpu = {part: (cpu1[part] - cpu0[part]) / CLK_TCK for part in cpu1 if part not in ("machine", "others")}
+        others: Counter[str] = Counter()
+        for pid, (comm, ticks) in cpu1["others"].items():
+            others[comm] += ticks - cpu0["others"].get(pid, (comm, 0))[1]
+        busy0, total0 = cpu0["machine"]
+        busy1, total1 = cpu1["machine"]
+        # /proc/stat counts every core: its ticks over the phase are cores x wall time.
+        cores = os.cpu_count() or 1
+        wall = (total1 - total0) / CLK_TCK / cores
+        cpu["other processes"] = sum(others.values()) / CLK_TCK
+        cpu = {part: seconds / wall for part, seconds in cpu.items()}  # in cores: 1.0 = one core all the time
+        idle = 1 - (busy1 - busy0) / max(1, total1 - total0)
+        busiest = [f"{comm} {ticks / CLK_TCK / wall * 100:.0f}%" for comm, ticks in others.most_common(3) if ticks > 0]
+        pg = {key: pg1[key] - pg0[key] for key in pg1}
+        pg |= {"peak_here": sampler.peak_here, "peak_all": sampler.peak_all, "max_connections": sampler.max_connections}
+        return Run(name, warmup, measured, count, cpu, idle, pg, busiest)
+
+    def _client(self, spec: dict, server_pids: list[int] | None) -> tuple[Phase, dict]:
+        """One phase of load from a child process; with `server_pids`, CPU and PostgreSQL counters around it."""
+        from django.db import connection
+
+        path = self.tmp / "spec.json"
+        path.write_text(json.dumps(spec))
+        child = subprocess.Popen(
+            [sys.executable, __file__, "--load-client", str(path)], cwd=BASE_DIR, stdout=subprocess.PIPE, text=True
+        )
+        marks: dict = {}
+        result = None
+        try:
+            for line in child.stdout:
+                mark = line.strip()
+                if mark not in ("start", "done"):
+                    result = json.loads(line)
+                    break
+                if server_pids is not None:
+                    cpu = cpu_snapshot(server_pids, child.pid)
+                    if mark == "done":
+                        time.sleep(1.1)  # PostgreSQL publishes a backend's counters at most once a second
+                    marks[mark] = (cpu, pg_counters(connection))
+        finally:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        if child.returncode or result is None:
+            sys.exit(f"the load generator failed ({child.returncode})")
+        return Phase(**result), marks
+
+
+def load_client(spec_path: Path) -> None:
+    """The child process: one phase of the spec's mode, one JSON line of results."""
+    spec = json.loads(spec_path.read_text())
+    requests = None
+    if spec["requests"]:
+        with open(spec["requests"], encoding="utf-8") as file:
+            requests = [json.loads(line) for line in file]
+    result = asyncio.run(_load(spec, requests))
+    print(json.dumps(result), flush=True)
+
+
+async def _load(spec: dict, requests: list[dict] | None) -> dict:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=spec["clients"])
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=spec["headers"]) as session:
+        print("start", flush=True)
+        result = await LOAD_GENERATORS[spec["mode"]](session, spec, requests)
+        print("done", flush=True)
+    return result
+
+
+async def closed_loop(session, spec: dict, requests: list[dict] | None) -> dict:
+    """C clients, each sending its next request when its last one is answered: requests
+    first..first+count-1 (request i's parts for request i), stopping early at the time limit."""
+    import aiohttp
+
+    first, count = spec["first"], spec["count"]
+    indexes = iter(range(first, first + count))
+    signature = Signature(**spec["signature"]) if spec["signature"] else None
+    statuses: Counter[str] = Counter()
+    latencies: list[float] = []
+    started = time.perf_counter()
+    deadline = started + spec["seconds"]
+
+    async def client() -> None:
+        # The deadline is checked before an index is taken: the requests sent are the first ones.
+        while time.perf_counter() <= deadline and (i := next(indexes, None)) is not None:
+            url, body, headers = _request(spec, requests[i] if requests is not None else {}, signature)
+            sent = time.perf_counter()
+            try:
+                async with session.request(spec["method"], url, data=body, headers=headers) as response:
+                    await response.read()
+                    status = str(response.status)
+            except (aiohttp.ClientError, TimeoutError) as error:
+                status = type(error).__name__
+            latencies.append((time.perf_counter() - sent) * 1000)
+            statuses[status] += 1
+
+    await asyncio.gather(*(client() for _ in range(spec["clients"])))
+    return {
+        "sent": sum(statuses.values()),
+        "statuses": dict(statuses),
+        "latencies_ms": latencies,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+LOAD_GENERATORS = {"closed": closed_loop}
+
+
+def _request(spec: dict, request: dict, signature: Signature | None) -> tuple[str, bytes | None, dict | None]:
+    """A request's URL, body and own headers; the body is signed per request, as the platform would."""
+    body = request["body"].encode() if "body" in request else None
+    headers = dict(request.get("headers", {}))
+    if signature and body is not None:
+        headers |= signature.of(body)
+    return spec["url"] + request.get("path", ""), body, headers or None
+
+
+# --- CPU and PostgreSQL's counters --------------------------------------------------------------------
+
+
+def cpu_snapshot(server_pids: list[int], client_pid: int) -> dict:
+    """Clock ticks of CPU used so far by each part, by every other process, and by the whole machine."""
+    procs = _processes()
+    server = {pid for pid in server_pids if pid in procs}
+    server |= {pid for pid in procs if _descends(pid, server_pids, procs)}
+    postgres = {pid for pid, p in procs.items() if p["comm"].startswith("postgres")}
+    postmaster = [pid for pid in postgres if procs[pid]["ppid"] not in postgres]
+    with open("/proc/stat") as file:
+        ticks = [int(n) for n in file.readline().split()[1:9]]  # user .. steal; guest is inside user
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    mine = server | postgres | {client_pid, os.getpid()}
+    return {
+        "uvicorn": sum(procs[pid]["cpu"] for pid in server),
+        # Backends that ended meanwhile are counted in the postmaster's children's time.
+        "PostgreSQL (all of it)": sum(procs[pid]["cpu"] for pid in postgres)
+        + sum(procs[pid]["children"] for pid in postmaster),
+        "load generator": procs.get(client_pid, {}).get("cpu", 0),
+        "this process": procs.get(os.getpid(), {}).get("cpu", 0),
+        "machine": (sum(ticks) - idle, sum(ticks)),
+        "others": {pid: (p["comm"], p["cpu"]) for pid, p in procs.items() if pid not in mine},
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far (user + system)."""
+    with open(f"/proc/{pid}/stat") as file:
+        fields = file.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory. Not getrusage's ru_maxrss: Linux carries that over
+    from the parent through fork and exec, so a child would report its parent's memory."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024
+
+
+def _processes() -> dict[int, dict]:
+    procs = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{entry}/stat") as file:
+                raw = file.read()
+            comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+            fields = raw[raw.rindex(")") + 2 :].split()
+            procs[int(entry)] = {
+                "comm": comm,
+                "ppid": int(fields[1]),
+                "cpu": int(fields[11]) + int(fields[12]),  # utime + stime
+                "children": int(fields[13]) + int(fields[14]),  # cutime + cstime
+            }
+    return procs
+
+
+def _descends(pid: int, ancestors: list[int], procs: dict[int, dict]) -> bool:
+    seen = 0
+    while pid in procs and seen < 64:
+        pid = procs[pid]["ppid"]
+        if pid in ancestors:
+            return True
+        seen += 1
+    return False
+
+
+def pg_counters(connection) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT sessions, xact_commit, xact_rollback, tup_inserted, tup_updated, tup_deleted, tup_fetched"
+            " FROM pg_stat_database WHERE datname = current_database()"
+        )
+        names = [column.name for column in cursor.description]
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
+class ConnectionSampler:
+    """The most connections open at once, to the scratch database and to the whole server, 4 times a second.
+
+    Its connection is opened before the server starts, so that it has one when the server has taken them all.
+    """
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.connection = psycopg.connect(url, autocommit=True)
+        self.max_connections = int(self.connection.execute("SHOW max_connections").fetchone()[0])
+        self.peak_here = self.peak_all = 0
+
+    def __enter__(self) -> "ConnectionSampler":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.connection.close()
+
+    @contextlib.contextmanager
+    def sampling(self) -> Iterator[None]:
+        from django.db import connection
+
+        self.peak_here = self.peak_all = 0
+        # Neither the sampler's own connection nor this process's Django one (it reads the counters) counts.
+        exclude = [self.connection.info.backend_pid, connection.cursor().connection.info.backend_pid]
+        done = threading.Event()
+        thread = threading.Thread(target=self._sample, args=(done, exclude), name="connection-sampler", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(timeout=5)
+
+    def _sample(self, done: threading.Event, exclude: list[int]) -> None:
+        while not done.wait(0.25):
+            here, everywhere = self.connection.execute(
+                "SELECT count(*) FILTER (WHERE datname = current_database() AND pid <> ALL(%s)),"
+                " count(*) FILTER (WHERE backend_type = 'client backend') FROM pg_stat_activity",
+                [exclude],
+            ).fetchone()
+            self.peak_here, self.peak_all = max(self.peak_here, here), max(self.peak_all, everywhere)
+
+
+# --- Printing -----------------------------------------------------------------------------------------
+
+
+def print_runs(runs: list[Run]) -> None:
+    """Per run: answered rate and latencies, the CPU each part used, and PostgreSQL's work per request."""
+    cores = os.cpu_count() or 1
+    ok = runs[0].measured.ok_status if len({run.measured.ok_status for run in runs}) == 1 else "ok"
+    print(f"{'':<40} {ok + 's':>9} {'p50':>9} {'p99':>9} {'max':>9}  errors (not {ok})")
+    for run in runs:
+        m = run.measured
+        stopped = "" if m.sent == run.planned else f", stopped by the time limit at {m.sent:,} of {run.planned:,}"
+        print(
+            f"{run.name:<40} {m.ok / m.seconds:>7,.0f}/s {m.percentile(50):>6.1f} ms {m.percentile(99):>6.1f} ms "
+            f"{max(m.latencies_ms, default=float('nan')):>6.1f} ms  {m.errors:,} of {m.sent:,} in {m.seconds:.1f} s"
+            + (f" {dict(m.statuses)}" if m.errors else "")
+            + stopped
+        )
+    for run in runs:
+        parts = ", ".join(f"{part} {used * 100:.0f}%" for part, used in run.cpu.items())
+        per_request = ", ".join(
+            f"{part} {run.cpu[part] * 1000 / rate:.1f} ms"
+            for part in ("uvicorn", "PostgreSQL (all of it)")
+            if (rate := run.measured.sent / run.measured.seconds)
+        )
+        busiest = f" [of which {', '.join(run.busiest_others)}]" if run.busiest_others else ""
+        print(
+            f"CPU, {run.name}: {parts}{busiest}, idle {run.idle * 100:.0f}% ({cores} cores = {cores * 100}%); "
+            f"per request: {per_request}"
+        )
+    for run in runs:
+        sent = max(1, run.measured.sent)
+        print(
+            f"PostgreSQL, {run.name}: {run.pg['sessions']:,} sessions opened ({run.pg['sessions'] / sent:.2f} per "
+            f"request), {run.pg['xact_commit'] / sent:.1f} transactions, {run.pg['tup_inserted'] / sent:.1f} rows "
+            f"inserted, {run.pg['tup_updated'] / sent:.1f} updated per request; peak {run.pg['peak_here']} "
+            f"connections to it open at once ({run.pg['peak_all']} to the server, max_connections "
+            f"{run.pg['max_connections']})"
+        )
+
+
+def print_table(rows: list[tuple[str, str, str]], *, heading: tuple[str, str, str] = ("", "figure", "aim")) -> None:
+    """Rows of (what, figure, aim), aligned."""
+    width = max(len(name) for name, _figure, _aim in [heading, *rows])
+    for name, figure, aim in [heading, *rows]:
+        print(f"{name:<{width}} {figure:>14}  {aim}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="the load generator's child process (see the module's doc)")
+    parser.add_argument("--load-client", type=Path, required=True)
+    load_client(parser.parse_args().load_client)
