@@ -14,7 +14,8 @@ from accounts.errors import AccountMeterMismatch, DomainError, MeterSerialInvali
 from accounts.linking import account_link, account_link_reminders_set, account_unlink
 from accounts.models import User
 from accounts.numbers import account_number_normalize
-from accounts.selectors import account_link_get, linked_account_numbers
+from accounts.reminder_channels import reminder_channel_set
+from accounts.selectors import account_link_get, channel_identity_of, linked_account_numbers
 from accounts.signin_links import signin_link_issue
 from botbridge import actions, texts
 from botbridge.conversation import menus
@@ -320,11 +321,10 @@ def account_card(turn: Turn, number: str) -> list[Answer]:
     turn.clear()
     overview = account_overview(user=turn.user, number=number)
     meters = [meter for meter, _last in overview.meters]
+    here = overview.reminders_enabled and _reminders_on_channel(turn)
     answers: list[Answer] = [
         Notice(),
-        Reply(
-            texts.account_card(overview), menus.account_card(number, meters, overview.reminders_enabled), replaces=True
-        ),
+        Reply(texts.account_card(overview), menus.account_card(number, meters, here), replaces=True),
     ]
     if len(meters) == 1:
         answers.append(ask_for_reading(turn, meters[0]))
@@ -345,9 +345,22 @@ def history(turn: Turn, number: str) -> list[Answer]:
     return [Notice(), Reply(texts.history(number, states), menus.back_to_account(number))]
 
 
+def _reminders_on_channel(turn: Turn) -> bool:
+    """Whether reminders come to the resident on this bot: they may have turned this bot's
+    reminders off in the cabinet's settings, which the account's switch alone does not show."""
+    identity = channel_identity_of(user=turn.user, channel=turn.channel)
+    return identity is None or identity.reminders_enabled
+
+
 def reminders(turn: Turn, number: str) -> list[Answer]:
+    """The account card's reminders switch, as the resident sees it in this bot: "on" only when
+    reminders for the account come here. Turning it on asks for them here, so it turns this bot's
+    reminders back on too; turning it off stops the account's reminders everywhere, as before."""
     overview = account_overview(user=turn.user, number=number)
-    link = account_link_reminders_set(user=turn.user, account_number=number, enabled=not overview.reminders_enabled)
+    on_here = overview.reminders_enabled and _reminders_on_channel(turn)
+    link = account_link_reminders_set(user=turn.user, account_number=number, enabled=not on_here)
+    if not on_here and not _reminders_on_channel(turn):
+        reminder_channel_set(user=turn.user, channel=turn.channel, enabled=True)
     meters = [meter for meter, _last in overview.meters]
     return [
         Notice(texts.reminders(link.reminders_enabled, number)),

@@ -8,7 +8,8 @@ test_conversation and the others keep the end-to-end walk through Telegram's JSO
 import pytest
 import time_machine
 
-from accounts.models import AccountLink, Meter
+from accounts.models import AccountLink, ChannelIdentity, Meter
+from accounts.reminder_channels import reminder_channel_set
 from accounts.tests.factories import MeterFactory, PersonalAccountFactory
 from botbridge.conversation import (
     CONFIRM,
@@ -241,6 +242,21 @@ def test_history_reminders_back_and_removal(home, resident):
         assert removed.replaces and "відв’язано" in removed.text and menu(main) == MENU
     assert not AccountLink.objects.exists() and Reading.objects.count() == 1
     assert "ще немає рахунків" in said(resident.say("Мої особові рахунки"))
+
+
+def test_reminders_turned_off_for_this_bot_in_the_cabinet_show_off_in_the_bot(home, resident):
+    """The account's switch alone would say "on" while the resident stopped this bot's reminders
+    in Settings: the card shows what reaches them here, and turning it on asks for them here."""
+    link(resident)
+    reminder_channel_set(user=resident.user, channel="telegram", enabled=False)
+    open_account(resident)
+    card = next(answer for answer in reversed(resident.answers) if options(answer))
+    assert "Нагадування: вимкнено" in [option.label for option in options(card)]
+    toast, redrawn = resident.press("Нагадування: вимкнено")
+    assert toast == Notice("Нагадування для рахунку 123456789 увімкнено.")
+    assert "Нагадування: увімкнено" in [option.label for option in options(redrawn)]
+    identity = ChannelIdentity.objects.get(user=resident.user, channel="telegram")
+    assert identity.reminders_enabled and AccountLink.objects.get().reminders_enabled
 
 
 def test_back_from_the_list_goes_to_the_main_menu(home, resident):
