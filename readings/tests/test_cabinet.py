@@ -339,9 +339,9 @@ def test_a_control_reading_adds_no_estimated_cost_in_the_csv_or_on_its_page(clie
         response = client.post(f"/accounts/{meter.account.number}/", {"meter": meter.pk, "t1": "1100"})
         outcome = page(client.get(response["Location"]))
         text = client.get(f"/accounts/{meter.account.number}/history.csv").content.decode("utf-8")
-    [row] = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))[1:]
+    [row] = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))[1:]
     assert Reading.objects.get().status == Reading.Status.CONTROL
-    assert (row[6], row[9]) == ("100", "")  # the consumption is known, the estimate is not given
+    assert (row[4], row[5]) == ("100", "")  # the consumption is known, the estimate is not given
     assert "кВт·год" in outcome and "орієнтовна вартість" not in outcome
 
 
