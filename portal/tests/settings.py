@@ -8,12 +8,23 @@ DJANGO_DEBUG turns it on.
 """
 
 import os
+from urllib.parse import urlsplit
 
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 os.environ.setdefault("DJANGO_DEBUG", "1")
 
-from portal.settings import *  # noqa: F403
+# pytest-xdist's workers (make test runs two) would share one Redis database, where tests clear
+# the cache and celery workers take tasks from the broker's queues: worker gwN takes the given
+# database number plus N (PostgreSQL's test databases pytest-django already names per worker).
+# Set before the settings read REDIS_URL, and in the environment, for the processes tests start.
+_worker, _redis = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("REDIS_URL", "")
+if _worker.startswith("gw") and _redis:
+    _parts = urlsplit(_redis)
+    _database = int(_parts.path.strip("/") or 0) + int(_worker[2:])
+    os.environ["REDIS_URL"] = _parts._replace(path=f"/{_database}").geturl()
+
+from portal.settings import *  # noqa: E402, F403
 
 
 class QuickPBKDF2PasswordHasher(PBKDF2PasswordHasher):
