@@ -20,7 +20,8 @@ def make_run(env: dict[str, str], log: Path) -> str:
     port = free_port()
     with log.open("w") as out:
         server = subprocess.Popen(
-            [sys.executable, "manage.py", "devserver", f"127.0.0.1:{port}"],
+            # Five demo accounts, not fifty: the seeding is seed_demo's, tested in test_seed_demo.
+            [sys.executable, "manage.py", "devserver", f"127.0.0.1:{port}", "--accounts", "5"],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -59,7 +60,7 @@ def test_a_new_database_is_migrated_and_seeded_once_and_then_only_served(tmp_pat
     first = make_run(env, tmp_path / "first.log")
     assert "Applying readings.0001_initial... OK" in first
     # Seeded once: the reloader's child, which serves, neither migrates nor seeds again.
-    assert first.count("Demo data: 50 accounts") == 1
+    assert first.count("Demo data: 5 accounts") == 1
     assert "Migrations: all applied." not in first
     assert "Starting development server" in first
 

@@ -1,4 +1,4 @@
-"""python manage.py devserver [ADDRPORT] [--noreload] [--prepare-only]
+"""python manage.py devserver [ADDRPORT] [--noreload] [--prepare-only] [--accounts N]
 
 What `make run` starts: migrates when a migration is unapplied, adds the demo data to an empty
 database (seed_demo --if-empty), then serves with runserver, all in one process. It used to be
@@ -30,11 +30,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--prepare-only", action="store_true", help="migrate and seed, then exit (make run with the bots on)"
         )
+        parser.add_argument("--accounts", type=int, default=50, help="demo accounts for an empty database (default 50)")
 
-    def handle(self, *args, addrport: str, use_reloader: bool, prepare_only: bool, **options) -> None:
+    def handle(self, *args, addrport: str, use_reloader: bool, prepare_only: bool, accounts: int, **options) -> None:
         if os.environ.get(DJANGO_AUTORELOAD_ENV) != "true":
             self._migrate()
-            call_command("seed_demo", if_empty=True)
+            call_command("seed_demo", if_empty=True, accounts=accounts)
             # The reloader's parent only waits for its child from here on: it holds no connection.
             connections.close_all()
         if not prepare_only:
