@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Development defaults; production sets these in its environment.
 export DJANGO_DEBUG ?= 1
+# Where `make run` serves: PORT=8001 make run beside another checkout's.
+PORT ?= 8000
 
 .PHONY: run test bench messages lint
 
@@ -13,31 +15,43 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --disable-pip-version-check --quiet -r requirements.txt
 	touch $@
 
+# The tests and lint on top (requirements-dev.txt): `make run` does without them.
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(VENV)/bin/pip install --disable-pip-version-check --quiet -r requirements-dev.txt
+	touch $@
+
+# One process migrates (when a migration is unapplied), seeds an empty database and serves
+# (readings/management/commands/devserver.py): each start of Django costs seconds.
 run: $(VENV)/.installed
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo --if-empty
 	@[ -n "$$TELEGRAM_BOT_TOKEN" ] || echo "TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off."
 	@[ -n "$$VIBER_AUTH_TOKEN" ] || echo "VIBER_AUTH_TOKEN is not set: the Viber bot is off."
 	@[ -n "$$MESSENGER_PAGE_ACCESS_TOKEN" ] || echo "MESSENGER_PAGE_ACCESS_TOKEN is not set: the Messenger bot is off."
 	@[ -n "$$EMAIL_HOST" ] || echo "EMAIL_HOST is not set: emails (address confirmations, reminders, review decisions) are printed here."
-	@# The schedule always runs: in development email is a reminder channel too (printed to the console).
+	@# The schedule always runs: in development email is a reminder channel too (printed here). It
+	@# starts beside the portal, which migrates; the bot waits for the migrations.
 	@trap 'kill 0' INT TERM EXIT; \
-	  if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then $(PY) manage.py runbot & fi; \
+	  if [ -n "$$TELEGRAM_BOT_TOKEN" ]; then \
+	    $(PY) manage.py devserver --prepare-only || exit 1; \
+	    $(PY) manage.py runbot & \
+	  fi; \
 	  $(VENV)/bin/celery -A portal beat --loglevel=info --schedule .celerybeat-schedule & \
 	  if [ -n "$$REDIS_URL" ]; then $(VENV)/bin/celery -A portal worker --loglevel=info & fi; \
-	  $(PY) manage.py runserver 127.0.0.1:8000
+	  $(PY) manage.py devserver 127.0.0.1:$(PORT)
 
-test: $(VENV)/.installed
+# Two test processes, one a core (pytest-xdist); TEST_WORKERS=0 runs the suite in this one.
+TEST_WORKERS ?= 2
+
+test: $(VENV)/.installed-dev
 	scripts/setup-browser
 	scripts/setup-voice
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-dev
 	$(PY) bench/import_accounts.py
 	$(PY) bench/webhook.py
 	$(PY) bench/agi.py

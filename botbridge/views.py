@@ -1,19 +1,25 @@
-"""POST /telegram/webhook/: Telegram delivers updates here when a webhook is set."""
+"""POST /telegram/webhook/: Telegram delivers updates here when a webhook is set.
+
+aiogram is imported only once the bot is on and an update has passed the secret check: the
+URLconf loads this module in every process (migrate, the cabinet, the API, the tests), and
+aiogram alone took most of their start-up (seconds) for a bot most of them never run. A server
+whose bot is on loads it as it starts (portal/asgi.py), not in the event loop on the first update.
+"""
 
 import asyncio
 import hmac
 import logging
 import threading
+from typing import TYPE_CHECKING
 
-from aiogram import Bot
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from botbridge.channels.telegram.dispatcher import bot_create, feed
-from botbridge.channels.telegram.intake import NotAnUpdate, update_parse
+if TYPE_CHECKING:
+    from aiogram import Bot
 
 logger = logging.getLogger(__name__)
 _local = threading.local()
@@ -28,6 +34,9 @@ async def webhook(request: HttpRequest) -> HttpResponse:
     expected = settings.TELEGRAM_WEBHOOK_SECRET
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         return JsonResponse({"detail": "Wrong or missing secret token."}, status=403)
+    from botbridge.channels.telegram.dispatcher import feed
+    from botbridge.channels.telegram.intake import NotAnUpdate, update_parse
+
     try:
         update = update_parse(request.body)
     except NotAnUpdate as error:
@@ -45,7 +54,7 @@ async def webhook(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"ok": True})
 
 
-def _bot_for(request: HttpRequest) -> Bot:
+def _bot_for(request: HttpRequest) -> "Bot":
     """A client made once per thread and settings (building one loads the CA bundle, ~17 ms).
 
     Under ASGI it also belongs to the one event loop that serves every request, so its
@@ -56,5 +65,7 @@ def _bot_for(request: HttpRequest) -> Bot:
         key += (id(asyncio.get_running_loop()),)
     bots = _local.__dict__.setdefault("bots", {})
     if key not in bots:
+        from botbridge.channels.telegram.dispatcher import bot_create
+
         bots[key] = bot_create()
     return bots[key]

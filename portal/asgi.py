@@ -1,5 +1,7 @@
 import os
+from importlib import import_module
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 from portal.guards import BodyLimit
@@ -8,3 +10,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 # Request bodies counted as they arrive, so a chunked upload cannot fill the disk before a view runs.
 application = BodyLimit(get_asgi_application())
+
+if settings.TELEGRAM_BOT_TOKEN:
+    # This server takes the bot's webhook: load aiogram (seconds) now, as it starts, rather than
+    # inside the event loop on the first update, where every other request would wait for it.
+    # Without the token no process loads it (botbridge/views.py).
+    import_module("botbridge.channels.telegram.dispatcher")

@@ -1,5 +1,6 @@
-"""The bad-input corpus and the conversation's steps, shared by the tests that send it through
-Telegram (test_bad_input) and straight to the engine (test_engine_bad_input).
+"""The bad-input corpus and the conversation's steps, shared by the tests that send it straight
+to the engine (test_engine_bad_input) and through each channel (test_bad_input for Telegram,
+test_viber_bad_input, test_messenger_bad_input).
 
 A resident here is anything with `say`, `press` and `user_id`: `chat.Conversation` or
 `engine_chat.EngineChat`.
@@ -262,15 +263,46 @@ def random_texts(rng: random.Random, mixed: int) -> list[str]:
 
 RANDOM = random_texts(random.Random(20261128), mixed=30)
 CORPUS = list(dict.fromkeys(HAND_WRITTEN + RANDOM))
-# What the Telegram side adds to the engine is reading commands (/start@bot, /START, args),
-# menu labels, mending NUL, and sending replies that must fit the Bot API (plain text, at
-# most 4096 UTF-16 units, never empty): the part of the corpus that tries those goes through
-# the webhook as well; the whole corpus goes to the engine directly.
-THROUGH_TELEGRAM = list(
-    dict.fromkeys(
-        COMMANDS + LABELS + EMPTY_LOOKING + MAXIMUM_LENGTH + MARKUP + SCRIPTS_AND_SYMBOLS[:6] + HUGE_NUMBERS[:1]
-    )
-)
+# What a channel adds to the engine is reading the text (commands the Telegram way, NUL mended,
+# button codes), which reads the whole corpus in each channel's parsing test, and sending the
+# replies its platform must accept. The replies say nothing of what was typed, only of what it
+# was taken for, so a few of each kind go through the webhook and the fake platform at every
+# step: commands as Telegram writes them, reply-keyboard labels, NUL and empty-looking texts,
+# the maximum length, markup, scripts and joined emoji, the longest number. The whole corpus
+# goes to the engine at every step (test_engine_bad_input).
+THROUGH_TELEGRAM = [
+    "/start@pokaznyk_test_bot",
+    "/start@other_bot",
+    "/cancel extra",
+    "/START",
+    "/ start",
+    "/help",
+    "/start " + "x" * 4000,
+    "Скасувати",
+    "Cancel",
+    "Мої особові рахунки",
+    "« Назад",
+    "Так",
+    "допомога",
+    " ",
+    "\u200b",
+    "\u202e",
+    "\x00",
+    "\x00" * 10,
+    "\r\n",
+    "1" * MAX_TEXT_LENGTH,
+    "\x00" * MAX_TEXT_LENGTH,
+    "🙂" * (MAX_TEXT_LENGTH // 2),
+    "<b>1</b>",
+    "<script>alert(1)</script>",
+    "*bold* _x_ `code` [a](http://x)",
+    "<",
+    "&",
+    "مرحبا",
+    "\u202e1250",
+    "👨‍👩‍👧‍👦",
+    "9" * 5000,
+]
 
 
 # --- What "valid" means at each step, decided independently of the bot's own parser ---------------

@@ -2,8 +2,9 @@
 nothing it may not; bodies that are not Viber callbacks get a 4xx (or a 200 for an event the
 bot does not know), never a 500, and nothing is processed.
 
-The corpus's Telegram part (`THROUGH_TELEGRAM`) tries what an adapter adds to the engine
-(commands, labels, NUL, maximum lengths, markup). Viber adds button codes, which anyone can
+The whole corpus is read by the webhook's parsing; a few texts of each kind the adapter handles
+(`THROUGH_TELEGRAM`: commands, labels, NUL, maximum lengths, markup) go through the webhook and
+the fake Viber at every step. Viber adds button codes, which anyone can
 type: forged ones are answered like stale buttons and show nothing of anybody's account.
 """
 
@@ -15,12 +16,15 @@ import time_machine
 
 from accounts.models import ChannelIdentity
 from accounts.tests.factories import MeterFactory
+from botbridge.channels.viber import handlers, intake
 from botbridge.channels.viber.keyboards import PREFIX
+from botbridge.conversation import Command, Text
 from botbridge.models import ProcessedEvent
 from botbridge.tests import bad_input
 from botbridge.tests import fake_viber as callbacks
 from botbridge.tests.bad_input import (
     ACCOUNT,
+    CORPUS,
     IN_THE_WINDOW,
     STEPS,
     THROUGH_TELEGRAM,
@@ -41,6 +45,23 @@ FORGED = [
     f"{PREFIX}no-such-action:x",
     PREFIX * 3,
 ]
+
+
+def test_the_whole_corpus_is_read_by_the_webhooks_parsing():
+    """Each text as a message: the text itself (NUL mended, as PostgreSQL needs), or the
+    command it starts with, typed the Telegram way."""
+    commands = set()
+    for number, text in enumerate(CORPUS):
+        callback = intake.callback_parse(json.dumps(callbacks.message_callback(USER_ID, text)).encode())
+        event, mended = handlers.event_of(callback), text.replace("\x00", "\ufffd")
+        assert (callback.event, callback.user_id, callback.text) == ("message", USER_ID, mended), number
+        if isinstance(event, Command):
+            assert mended.split()[0].lower() == f"/{event.name}", (number, text, event)
+            commands.add(text)
+        else:
+            assert event == Text(mended), (number, text, event)
+    assert {"/start", "/START", "/cancel extra"} <= commands
+    assert not {"/start@other_bot", "/ start", "/unknown"} & commands
 
 
 def send_and_check(resident: ViberChat, step: Step, text: str, caplog) -> list[str]:

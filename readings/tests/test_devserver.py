@@ -1,0 +1,70 @@
+"""`make run`'s one process (manage.py devserver): migrates and seeds a new database, then serves;
+started again with nothing to do, it only serves. Run as `make run` runs it, autoreloader and all."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from portal.tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_run(env: dict[str, str], log: Path) -> str:
+    """`manage.py devserver` until it answers, then stopped as Ctrl+C stops it; what it printed."""
+    port = free_port()
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            # Five demo accounts, not fifty: the seeding is seed_demo's, tested in test_seed_demo.
+            [sys.executable, "manage.py", "devserver", f"127.0.0.1:{port}", "--accounts", "5"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the reloader's child too, to stop them together
+        )
+        try:
+            assert answers(f"http://127.0.0.1:{port}/healthz", server) == 200, log.read_text()
+        finally:
+            os.killpg(server.pid, signal.SIGINT)
+            server.wait(timeout=30)
+    return log.read_text()
+
+
+def answers(url: str, server: subprocess.Popen) -> int:
+    deadline = time.monotonic() + 180  # a new database is migrated and seeded first
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "devserver exited"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                return answer.status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("devserver did not answer")
+
+
+def test_a_new_database_is_migrated_and_seeded_once_and_then_only_served(tmp_path):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TELEGRAM_", "DATABASE_", "REDIS_"))},
+        "DJANGO_DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    first = make_run(env, tmp_path / "first.log")
+    assert "Applying readings.0001_initial... OK" in first
+    # Seeded once: the reloader's child, which serves, neither migrates nor seeds again.
+    assert first.count("Demo data: 5 accounts") == 1
+    assert "Migrations: all applied." not in first
+    assert "Starting development server" in first
+
+    again = make_run(env, tmp_path / "again.log")
+    assert "Migrations: all applied." in again
+    assert "Applying" not in again and "Demo data:" not in again
+    assert "Starting development server" in again
