@@ -28,15 +28,15 @@ def event_claim(*, channel: str, key: str) -> bool:
     """True the first time a platform's event is seen, False for every re-delivery of it.
 
     Inside a transaction the claim is undone with it: an event whose handling failed is
-    handled again when the platform re-delivers it."""
+    handled again when the platform re-delivers it (or a worker tries it again). Committed
+    with the conversation's writes, it is what makes the event done: a worker that dies after
+    the commit leaves nothing to be done twice (the stored event is marked done by the worker
+    only after the replies are sent, so the chat's next event waits for them)."""
     try:
         with transaction.atomic():
             ProcessedEvent.objects.create(channel=channel, key=key[:200])
     except IntegrityError:
         return False
-    # The stored event (if a webhook stored it) is done in the same transaction as the
-    # conversation's writes: a worker that dies after the commit leaves nothing to do twice.
-    InboundEvent.objects.filter(channel=channel, key=key[:200], done_at__isnull=True).update(done_at=timezone.now())
     return True
 
 
