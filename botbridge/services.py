@@ -40,11 +40,6 @@ def event_claim(*, channel: str, key: str) -> bool:
     return True
 
 
-def event_unclaim(*, channel: str, key: str) -> None:
-    """Forget an event whose handling failed, so that its re-delivery is handled."""
-    ProcessedEvent.objects.filter(channel=channel, key=key[:200]).delete()
-
-
 def telegram_update_key(*, bot_id: int, update_id: int) -> str:
     return f"{bot_id}:{update_id}"
 

@@ -36,9 +36,8 @@ ASK_NUMBER, ASK_SERIAL, ADDED = "номер особового рахунку", 
 def post(client, update: dict, fake=None):
     if fake is not None:
         fake.register_update(update)  # the chat exists for Telegram once its user writes
-    return client.post(
-        URL, data=json.dumps(update), content_type="application/json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    )
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    return client.post(URL, data=json.dumps(update), content_type="application/json", headers=headers)
 
 
 @pytest.fixture
@@ -104,9 +103,10 @@ def test_the_viber_webhook_stores_messages_and_still_welcomes_in_its_answer(
     callback = viber.message_callback(user, "Допомога", name="Марія")
     assert fake_viber.deliver(client, callback).status_code == 200
     assert fake_viber.deliver(client, callback).status_code == 200
-    assert fake_viber.messages(user) == [] and waiting() == 1
+    welcomed = len(fake_viber.messages(user))  # the welcome, in the webhook's answer
+    assert waiting() == 1
     assert events_work() == (1, 0)
-    assert len(fake_viber.messages(user)) == 1 and "Як передати показання" in fake_viber.texts()[-1]
+    assert len(fake_viber.messages(user)) == welcomed + 1 and "Як передати показання" in fake_viber.texts()[-1]
 
 
 @pytest.mark.django_db
@@ -179,7 +179,7 @@ def test_an_event_the_database_refused_is_tried_again_and_the_chats_next_one_wai
     with time_machine.travel(time.time() + 5):  # past the retry's back-off
         assert events_work() == (2, 0)
     said = fake_bot_api.texts(111)
-    assert ADDED in said[-2] and "123456789" in said[-1]
+    assert ADDED in said[-2] and "Оберіть особовий рахунок" in said[-1]  # in order, after the link
 
 
 @pytest.mark.django_db
@@ -204,9 +204,7 @@ class Converse:
 
     def __init__(self, env: dict[str, str], processes: int = 1) -> None:
         command = [sys.executable, "manage.py", "converse", "--processes", str(processes)]
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
-        )
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL)
 
     def kill(self) -> None:
         """SIGKILL, as the out-of-memory killer would: nothing gets to clean up."""
@@ -223,9 +221,10 @@ class Converse:
 def start_converse(on_postgres, fake_bot_api, bot_settings, workers_only) -> Iterator[Callable[..., Converse]]:
     db = on_postgres.settings_dict
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    address = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TELEGRAM_", "BOT_"))},
-        "DATABASE_URL": f"postgresql://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": f"postgresql://{db['USER']}{password}@{address}/{db['NAME']}",
         "DJANGO_DEBUG": "1",
         "TELEGRAM_BOT_TOKEN": fake_bot_api.token,
         "TELEGRAM_API_BASE": fake_bot_api.base_url,
@@ -273,9 +272,7 @@ def test_two_workers_keep_each_chats_events_in_order(client, fake_bot_api, start
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_event_leaves_it_to_the_next_which_handles_it_once(
-    client, fake_bot_api, start_converse
-):
+def test_a_worker_killed_mid_event_leaves_it_to_the_next_which_handles_it_once(client, fake_bot_api, start_converse):
     """The worker is stuck inside the event's transaction (the database holds the resident's
     row) and killed: nothing of it was committed, so the next worker, once the lease has run out,
     handles it, and the resident gets the answer once."""
