@@ -46,7 +46,7 @@ async def event_handle(leased: Leased) -> None:
 
         await sync_to_async(stored_handle)(leased.payload)
     elif leased.channel == "messenger":
-        from botbridge.channels.messenger.views import stored_handle
+        from botbridge.channels.messenger.handlers import stored_handle
 
         await sync_to_async(stored_handle)(leased.payload)
     else:

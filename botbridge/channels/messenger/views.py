@@ -16,15 +16,10 @@ import logging
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from accounts.selectors import channel_identity_get
-from botbridge import texts
-from botbridge.channels.inbound import event_answer
-from botbridge.channels.messenger import CHANNEL, graph, intake, render
-from botbridge.outbound import Sent
+from botbridge.channels.messenger import CHANNEL, intake
 from botbridge.services import Inbound, events_store
 from botbridge.worker import events_work_inline
 
@@ -99,31 +94,6 @@ def event_read(raw: object) -> Inbound | None:
     if item is None:
         return None
     return Inbound(channel=CHANNEL, key=item.key, chat_key=item.sender, payload=json.dumps(raw))
-
-
-def stored_handle(payload: str) -> None:
-    """A stored event, in a worker: its failure is raised, and the worker tries it again."""
-    item = intake.incoming(json.loads(payload))
-    if item is None:
-        return
-    # Messenger says nothing of the person's language: the stored one is kept (Ukrainian).
-    answers = event_answer(
-        channel=CHANNEL, event_key=item.key, external_id=item.sender, event=item.event, language_code=None
-    )
-    if answers is None:
-        logger.info("messenger: event %s delivered again, ignored", item.key[:80])
-        return
-    reply(item.sender, answers)
-
-
-def reply(recipient: str, answers: list) -> None:
-    identity = channel_identity_get(channel=CHANNEL, external_id=recipient)
-    with translation.override(texts.language_of(identity.language_code if identity else "")):
-        messages = render.messages(answers)
-    for message in messages:
-        request = {"recipient": {"id": recipient}, "messaging_type": "RESPONSE", "message": message}
-        if not isinstance(graph.post("messages", request), Sent):
-            return  # the rest would arrive out of order; the refusal is logged
 
 
 @functools.cache
