@@ -44,6 +44,42 @@ class ProcessedEvent(models.Model):
         return f"{self.channel}:{self.key}"
 
 
+class InboundEvent(models.Model):
+    """A resident's event as the webhook stored it, waiting for a worker (botbridge.worker).
+
+    The webhook stores it once (the unique key: a re-delivery changes nothing) and answers at
+    once; a worker leases the oldest event of a chat none of whose earlier events is still
+    waiting (`leased_until`: a dead worker's lease expires and another takes the event), runs
+    the conversation and sends the replies. `payload` is the platform's event as JSON, read
+    again by the adapter that stored it. `chat_key` orders a chat's events: the person's id on
+    the channel, as the conversation's state is keyed. Done rows are pruned with the processed
+    events, after the platforms have stopped re-delivering them.
+    """
+
+    channel = models.CharField(max_length=16)
+    key = models.CharField(max_length=200)
+    chat_key = models.CharField(max_length=200)
+    payload = models.TextField()
+    received_at = models.DateTimeField()
+    leased_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "key"], name="inbound_once_per_channel")]
+        indexes = [
+            # What workers look through: the waiting events only, by chat and in order.
+            models.Index(
+                fields=["channel", "chat_key", "id"], condition=Q(done_at__isnull=True), name="inbound_waiting"
+            ),
+            models.Index(fields=["id"], condition=Q(done_at__isnull=True), name="inbound_queue"),
+            models.Index(fields=["received_at"], name="inbound_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.key}"
+
+
 class Broadcast(models.Model):
     """One message to many bot users: a window reminder or a staff announcement."""
 

@@ -1,10 +1,11 @@
 """Writes of the bot's own bookkeeping: conversation state, processed updates, broadcasts."""
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 
@@ -14,7 +15,7 @@ from accounts.models import AccountLink, ChannelIdentity, Meter, User
 from botbridge import texts
 from botbridge.channels.email import letters
 from botbridge.errors import AnnouncementEmpty, AnnouncementTooLong
-from botbridge.models import Broadcast, ConversationState, Delivery, ProcessedEvent
+from botbridge.models import Broadcast, ConversationState, Delivery, InboundEvent, ProcessedEvent
 from botbridge.outbound import EMAIL, bot_channels, channels_on
 from botbridge.routes import reminder_email_users, reminder_identities
 from readings.models import Reading
@@ -27,18 +28,16 @@ def event_claim(*, channel: str, key: str) -> bool:
     """True the first time a platform's event is seen, False for every re-delivery of it.
 
     Inside a transaction the claim is undone with it: an event whose handling failed is
-    handled again when the platform re-delivers it."""
+    handled again when the platform re-delivers it (or a worker tries it again). Committed
+    with the conversation's writes, it is what makes the event done: a worker that dies after
+    the commit leaves nothing to be done twice (the stored event is marked done by the worker
+    only after the replies are sent, so the chat's next event waits for them)."""
     try:
         with transaction.atomic():
             ProcessedEvent.objects.create(channel=channel, key=key[:200])
     except IntegrityError:
         return False
     return True
-
-
-def event_unclaim(*, channel: str, key: str) -> None:
-    """Forget an event whose handling failed, so that its re-delivery is handled."""
-    ProcessedEvent.objects.filter(channel=channel, key=key[:200]).delete()
 
 
 def telegram_update_key(*, bot_id: int, update_id: int) -> str:
@@ -62,9 +61,110 @@ def conversation_load(*, channel: str, user_key: str) -> tuple[str | None, dict[
 
 
 def conversation_save(*, channel: str, user_key: str, step: str | None, data: dict[str, Any]) -> None:
-    ConversationState.objects.update_or_create(
-        channel=channel, user_key=user_key, defaults={"state": step or "", "data": data}
+    """One statement, whether the row exists or not: `conversation_load` has read (and locked)
+    it already, so reading it again to choose between UPDATE and INSERT would be waste."""
+    row = ConversationState(channel=channel, user_key=user_key, state=step or "", data=data)
+    ConversationState.objects.bulk_create(
+        [row],
+        update_conflicts=True,
+        unique_fields=["channel", "user_key"],
+        update_fields=["state", "data", "updated_at"],
     )
+
+
+# --- Inbound events: stored by the webhooks, conversed by the workers ------------------------------
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """An event to store: its channel, its key there, the chat it orders in, the platform's JSON."""
+
+    channel: str
+    key: str
+    chat_key: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Leased:
+    id: int
+    channel: str
+    key: str
+    chat_key: str
+    payload: str
+    attempts: int
+
+
+def events_store(*, events: list[Inbound]) -> int:
+    """Store events for the workers; how many were new. One INSERT … ON CONFLICT DO NOTHING and
+    no model built: this is the whole of a webhook's work, and a re-delivery changes nothing."""
+    if not events:
+        return 0
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    values = ", ".join(["(%s, %s, %s, %s, %s, 0)"] * len(events))
+    params = [
+        field
+        for event in events
+        for field in (event.channel, event.key[:200], event.chat_key[:200], event.payload, now)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO botbridge_inboundevent (channel, key, chat_key, payload, received_at, attempts) "  # noqa: S608
+            f"VALUES {values} ON CONFLICT (channel, key) DO NOTHING",
+            params,
+        )
+        return max(cursor.rowcount, 0)
+
+
+def event_lease(*, seconds: float, channel: str = "", chat_key: str = "") -> Leased | None:
+    """The next event a worker may take, leased to it for `seconds`; None when there is none.
+
+    The oldest waiting event of a chat none of whose earlier events is waiting, and not leased
+    to another worker (or leased to one whose lease ran out: it died). So a chat's events go
+    one at a time and in order, whatever the number of workers. SKIP LOCKED: two workers
+    leasing at once take different events instead of queueing on one row. `channel` and
+    `chat_key` limit it to one chat (a webhook working inline on the event it just stored).
+    """
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list = [adapt(now + dt.timedelta(seconds=seconds)), adapt(now)]
+    one_chat = ""
+    if chat_key:
+        one_chat = "AND e.channel = %s AND e.chat_key = %s"
+        params += [channel, chat_key]
+    skip_locked = "FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE botbridge_inboundevent SET leased_until = %s, attempts = attempts + 1 "  # noqa: S608
+            "WHERE done_at IS NULL AND id = ("
+            " SELECT e.id FROM botbridge_inboundevent e"
+            " WHERE e.done_at IS NULL AND (e.leased_until IS NULL OR e.leased_until < %s) "
+            f" {one_chat}"
+            " AND NOT EXISTS (SELECT 1 FROM botbridge_inboundevent o WHERE o.done_at IS NULL"
+            "  AND o.channel = e.channel AND o.chat_key = e.chat_key AND o.id < e.id)"
+            f" ORDER BY e.id LIMIT 1 {skip_locked}"
+            ") RETURNING id, channel, key, chat_key, payload, attempts",
+            params,
+        )
+        row = cursor.fetchone()
+    return Leased(*row) if row else None
+
+
+def event_done(*, event_id: int) -> None:
+    """The worker is through with the event (a no-op when its conversation's claim did it)."""
+    InboundEvent.objects.filter(pk=event_id, done_at__isnull=True).update(done_at=timezone.now())
+
+
+def event_retry(*, event_id: int, after_seconds: float) -> None:
+    """Handling failed (the database or the platform was down): try again after a while; the
+    chat's later events wait for it, so they still come in order."""
+    InboundEvent.objects.filter(pk=event_id, done_at__isnull=True).update(
+        leased_until=timezone.now() + dt.timedelta(seconds=after_seconds)
+    )
+
+
+def events_waiting() -> int:
+    return InboundEvent.objects.filter(done_at__isnull=True).count()
 
 
 # --- Broadcasts: window reminders and announcements ------------------------------------------
@@ -297,6 +397,7 @@ def channels_waiting() -> list[str]:
 def processed_events_prune(*, before: dt.datetime) -> int:
     """Forget events seen before `before`: the platforms stop re-delivering within a day."""
     deleted, _ = ProcessedEvent.objects.filter(received_at__lt=before).delete()
+    InboundEvent.objects.filter(received_at__lt=before, done_at__isnull=False).delete()
     return deleted
 
 

@@ -612,6 +612,14 @@ BROADCAST_ATTEMPTS = env_int(
     "BROADCAST_ATTEMPTS", env_int("TELEGRAM_BROADCAST_ATTEMPTS", 5, low=1, high=20), low=1, high=20
 )
 
+# The bots' webhooks store each event and answer at once; workers (manage.py converse) run
+# the conversation and send the replies. Inline: the webhook works the event itself right
+# after storing it, for `make run` and development, where no worker runs.
+BOT_EVENTS_INLINE = env_bool("BOT_EVENTS_INLINE", DEBUG)
+# How long a worker holds an event before another may take it (the first one is taken to have
+# died): longer than handling one event takes, a photo's download (60 s at most) included.
+BOT_EVENT_LEASE_SECONDS = env_int("BOT_EVENT_LEASE_SECONDS", 90, low=1, high=3600)
+
 COMPANY_CONTACTS = env_list(
     "COMPANY_CONTACTS",
     "(061) 225-36-09,+38 (098) 168-01-01,+38 (050) 119-91-69,+38 (093) 170-23-35",

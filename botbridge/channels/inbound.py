@@ -7,7 +7,7 @@ renders the answers its platform's way; nothing of the conversation is decided h
 
 from django.db import transaction
 
-from accounts.identities import channel_identity_resolve
+from accounts.identities import channel_identity_block, channel_identity_resolve
 from botbridge import texts
 from botbridge.conversation import Answer, Event, converse
 from botbridge.services import event_claim
@@ -46,3 +46,10 @@ def event_answer(
             language=texts.language_of(language_code),
             name=name,
         )
+
+
+def event_block(*, channel: str, event_key: str, external_id: str, blocked: bool) -> None:
+    """The resident blocked the bot (nothing more is sent to them) or came back; once per event."""
+    with transaction.atomic():
+        if event_claim(channel=channel, key=event_key):
+            channel_identity_block(channel=channel, external_id=external_id, blocked=blocked)

@@ -11,10 +11,12 @@ import threading
 from collections.abc import Callable
 
 from aiogram import Bot
+from django.test import override_settings
 
 from botbridge.channels.telegram.dispatcher import bot_create, dispatcher, poll
 from botbridge.tests import updates
 from botbridge.tests.fake_bot_api import Call, FakeBotAPI
+from botbridge.worker import events_work
 
 SECRET = "test-webhook-secret-0123456789abcdef"
 REPLIES = {"sendmessage", "editmessagetext", "editmessagereplymarkup", "answercallbackquery"}
@@ -58,16 +60,19 @@ class Conversation:
 
 
 def webhook_deliver(client) -> Callable[[dict], None]:
-    """Updates posted to /telegram/webhook/ through Django's test client, as Telegram would."""
+    """Updates posted to /telegram/webhook/ through Django's test client, as Telegram would, then
+    handled by a worker's drain of what the webhook stored."""
 
     def deliver(update: dict) -> None:
-        response = client.post(
-            "/telegram/webhook/",
-            data=json.dumps(update),
-            content_type="application/json",
-            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
-        )
+        with override_settings(BOT_EVENTS_INLINE=False):
+            response = client.post(
+                "/telegram/webhook/",
+                data=json.dumps(update),
+                content_type="application/json",
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            )
         assert response.status_code == 200, response.content
+        events_work()  # what a worker does next (manage.py converse)
 
     return deliver
 

@@ -1,8 +1,11 @@
 """A resident talking to the Messenger bot: webhook POSTs of real Messenger JSON in, the fake
 Graph API's record of accepted messages out."""
 
+from django.test import override_settings
+
 from botbridge.tests import fake_graph as graph
 from botbridge.tests.fake_graph import Call, FakeGraphAPI
+from botbridge.worker import events_work
 
 PSID = "24886731224305179"
 
@@ -16,8 +19,10 @@ class MessengerChat:
     def send(self, *events: dict) -> list[Call]:
         """Deliver the events in one POST; the messages Messenger accepted for this resident since."""
         before = len(self.fake.calls)
-        response = graph.signed_post(self.client, graph.body(list(events)), fake=self.fake)
+        with override_settings(BOT_EVENTS_INLINE=False):
+            response = graph.signed_post(self.client, graph.body(list(events)), fake=self.fake)
         assert response.status_code == 200, response.content
+        events_work()  # what a worker does next (manage.py converse)
         return [
             call
             for call in self.fake.calls[before:]

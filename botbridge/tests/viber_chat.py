@@ -1,8 +1,11 @@
 """A resident talking to the Viber bot: Viber's callbacks in through the webhook, the fake Viber's
 record out. Speaks like `chat.Conversation` (`say`, `press`), so the corpus's steps walk it too."""
 
+from django.test import override_settings
+
 from botbridge.tests import fake_viber
 from botbridge.tests.fake_viber import Call, FakeViber
+from botbridge.worker import events_work
 
 USER_ID = "K917PBuvPZmhKfb8Vw3b2Q=="
 
@@ -25,8 +28,10 @@ class ViberChat:
 
     def send(self, callback: dict) -> list[Call]:
         before = len(self.fake.calls)
-        response = self.fake.deliver(self.client, callback)
+        with override_settings(BOT_EVENTS_INLINE=False):
+            response = self.fake.deliver(self.client, callback)
         assert response.status_code == 200, response.content
+        events_work()  # what a worker does next (manage.py converse)
         return [call for call in self.fake.calls[before:] if call.method in ("send_message", fake_viber.WELCOME)]
 
     def press(self, label: str) -> list[Call]:

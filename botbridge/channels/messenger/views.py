@@ -1,28 +1,27 @@
 """GET and POST /messenger/webhook/: Messenger's subscription check, and its events.
 
-Every event of a POST is handled on its own: one that is malformed is logged and skipped, and
-the others go on. One whose handling failed (the database is down, say) makes the answer a 503
-once the others are done, so Messenger delivers the POST again: the events already handled are
-claimed and skipped then, and the failed one is handled. The replies are sent inline, before
-the answer.
+Every event of a POST is read on its own: one that is malformed is logged and skipped, and
+the others are stored, once each (a re-delivery changes nothing), in one statement; then the
+POST is answered. A worker runs the conversation and sends the replies (or this request, with
+BOT_EVENTS_INLINE). When the database cannot store them, the answer is a 503 and Messenger
+delivers the POST again: an event is stored or it is not, and one stored is handled.
 """
 
 import functools
 import hashlib
 import hmac
+import json
 import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from accounts.selectors import channel_identity_get
-from botbridge import texts
-from botbridge.channels.inbound import event_answer
-from botbridge.channels.messenger import CHANNEL, graph, intake, render
-from botbridge.outbound import Sent
+from botbridge.channels.messenger import CHANNEL, intake
+from botbridge.services import Inbound, events_store
+from botbridge.worker import events_work_inline
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +42,23 @@ def webhook(request: HttpRequest) -> HttpResponse:
     except intake.NotAWebhook as error:
         logger.warning("messenger webhook: malformed body refused: %s", str(error)[:300])
         return JsonResponse({"detail": "The body is not a Messenger webhook event."}, status=400)
-    handled = [event_handle(raw) for raw in events]
-    if not all(handled):
-        response = JsonResponse({"detail": "Some events could not be handled now; deliver them again."}, status=503)
-        response["Retry-After"] = "30"
-        return response
+    stored = [event for event in map(event_read, events) if event is not None]
+    try:
+        events_store(events=stored)
+    except DatabaseError:
+        logger.exception("messenger webhook: events not stored; Messenger will deliver them again")
+        return _deliver_again("The events could not be stored now; deliver them again.")
+    if settings.BOT_EVENTS_INLINE and not events_work_inline(
+        channel=CHANNEL, chat_keys=[event.chat_key for event in stored]
+    ):
+        return _deliver_again("Some events could not be handled now; deliver them again.")
     return JsonResponse({"ok": True})
+
+
+def _deliver_again(detail: str) -> HttpResponse:
+    response = JsonResponse({"detail": detail}, status=503)
+    response["Retry-After"] = "30"
+    return response
 
 
 def subscription_check(request: HttpRequest) -> HttpResponse:
@@ -74,39 +84,16 @@ def signature_valid(body: bytes, header: str) -> bool:
     return hmac.compare_digest(header.removeprefix("sha256=").encode(), expected.encode())
 
 
-def event_handle(raw: object) -> bool:
-    """False when the event should be delivered again: its handling failed and was undone."""
+def event_read(raw: object) -> Inbound | None:
+    """The event to store; None for one with nothing to answer, or malformed (logged)."""
     try:
         item = intake.incoming(raw)
     except intake.BadEvent as error:
         logger.warning("messenger webhook: event skipped: %s", error)
-        return True
+        return None
     if item is None:
-        return True
-    try:
-        # Messenger says nothing of the person's language: the stored one is kept (Ukrainian).
-        answers = event_answer(
-            channel=CHANNEL, event_key=item.key, external_id=item.sender, event=item.event, language_code=None
-        )
-    except Exception:
-        # One event's failure must not cost the others theirs; its claim was rolled back with it.
-        logger.exception("messenger webhook: event %s failed; Messenger will deliver it again", item.key[:80])
-        return False
-    if answers is None:
-        logger.info("messenger webhook: event %s delivered again, ignored", item.key[:80])
-        return True
-    reply(item.sender, answers)
-    return True
-
-
-def reply(recipient: str, answers: list) -> None:
-    identity = channel_identity_get(channel=CHANNEL, external_id=recipient)
-    with translation.override(texts.language_of(identity.language_code if identity else "")):
-        messages = render.messages(answers)
-    for message in messages:
-        request = {"recipient": {"id": recipient}, "messaging_type": "RESPONSE", "message": message}
-        if not isinstance(graph.post("messages", request), Sent):
-            return  # the rest would arrive out of order; the refusal is logged
+        return None
+    return Inbound(channel=CHANNEL, key=item.key, chat_key=item.sender, payload=json.dumps(raw))
 
 
 @functools.cache

@@ -8,11 +8,10 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.filters.command import Command as CommandFilter
 from aiogram.filters.command import CommandException
-from aiogram.types import CallbackQuery, ChatMemberUpdated, LinkPreviewOptions, Message
+from aiogram.types import CallbackQuery, ChatMemberUpdated, LinkPreviewOptions, Message, Update
 from asgiref.sync import sync_to_async
 
-from accounts.identities import channel_identity_block
-from accounts.models import User
+from botbridge.channels.inbound import event_answer, event_block
 from botbridge.channels.telegram.keyboards import choice, markup
 from botbridge.conversation import (
     COMMANDS,
@@ -27,6 +26,7 @@ from botbridge.conversation import (
     Unreadable,
     converse,
 )
+from botbridge.services import event_claim, telegram_update_key
 from readings.photos import MAX_BYTES as PHOTO_MAX_BYTES
 
 logger = logging.getLogger(__name__)
@@ -93,38 +93,61 @@ async def photo_fetch(bot: Bot, picture, caption: str) -> Photo:
 
 
 async def answer(
-    *, event: Event, user: User | None, language: str, from_user, chat_id: int | None = None
-) -> list[Answer]:
-    user_key = str(from_user.id) if from_user is not None else str(chat_id)
-    name = (from_user.first_name if from_user is not None else "") or ""
-    return await sync_to_async(converse)(
-        channel=CHANNEL, user_key=user_key, user=user, event=event, language=language, name=name
+    *, event: Event, bot: Bot, update: Update, language: str, from_user, chat_id: int | None = None
+) -> list[Answer] | None:
+    """The engine's answers, or None for an update taken before (a re-delivery)."""
+    key = telegram_update_key(bot_id=bot.id, update_id=update.update_id)
+    if from_user is None or isinstance(event, NotPrivate):
+        # Not a resident in a private chat: nothing is written, the engine only refuses.
+        if not await sync_to_async(event_claim)(channel=CHANNEL, key=key):
+            return None
+        user_key = str(from_user.id) if from_user is not None else str(chat_id)
+        return await sync_to_async(converse)(
+            channel=CHANNEL, user_key=user_key, user=None, event=event, language=language
+        )
+    return await sync_to_async(event_answer)(
+        channel=CHANNEL,
+        event_key=key,
+        external_id=str(from_user.id),
+        event=event,
+        name=from_user.first_name or "",
+        username=from_user.username or "",
+        language_code=from_user.language_code or "",
     )
 
 
 @router.message()
-async def on_message(message: Message, bot: Bot, language: str, user: User | None = None) -> None:
+async def on_message(message: Message, bot: Bot, event_update: Update, language: str) -> None:
     event = await event_of(message, bot)
-    await send(message, await answer(event=event, user=user, language=language, from_user=message.from_user))
+    replies = await answer(event=event, bot=bot, update=event_update, language=language, from_user=message.from_user)
+    if replies is not None:
+        await send(message, replies)
 
 
 @router.edited_message()
-async def on_edit(message: Message, language: str, user: User | None = None) -> None:
+async def on_edit(message: Message, bot: Bot, event_update: Update, language: str) -> None:
     event = Unreadable(edited=True) if message.chat.type == "private" else NotPrivate()
-    await send(message, await answer(event=event, user=user, language=language, from_user=message.from_user))
+    replies = await answer(event=event, bot=bot, update=event_update, language=language, from_user=message.from_user)
+    if replies is not None:
+        await send(message, replies)
 
 
 @router.channel_post()
-async def on_channel_post(message: Message, language: str) -> None:
-    replies = await answer(event=NotPrivate(), user=None, language=language, from_user=None, chat_id=message.chat.id)
-    await send(message, replies)
+async def on_channel_post(message: Message, bot: Bot, event_update: Update, language: str) -> None:
+    replies = await answer(
+        event=NotPrivate(), bot=bot, update=event_update, language=language, from_user=None, chat_id=message.chat.id
+    )
+    if replies is not None:
+        await send(message, replies)
 
 
 @router.callback_query()
-async def on_button(callback: CallbackQuery, language: str, user: User | None = None) -> None:
+async def on_button(callback: CallbackQuery, bot: Bot, event_update: Update, language: str) -> None:
     message = callback.message
     event = choice(callback.data) if message is None or message.chat.type == "private" else NotPrivate()
-    replies = await answer(event=event, user=user, language=language, from_user=callback.from_user)
+    replies = await answer(event=event, bot=bot, update=event_update, language=language, from_user=callback.from_user)
+    if replies is None:
+        return
     # Every press is answered once, first: with the engine's notice, or with nothing.
     notice = next((reply for reply in replies if isinstance(reply, Notice)), Notice())
     await callback.answer(notice.text or None, show_alert=notice.alert or None)
@@ -157,10 +180,17 @@ async def replace(message: Message, reply: Reply) -> None:
 
 # Not the conversation: whether the resident can be written to at all (reminders, notices).
 @router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=KICKED))
-async def blocked(event: ChatMemberUpdated) -> None:
-    await sync_to_async(channel_identity_block)(channel=CHANNEL, external_id=str(event.from_user.id), blocked=True)
+async def blocked(event: ChatMemberUpdated, bot: Bot, event_update: Update) -> None:
+    await reachable(event, bot, event_update, blocked=True)
 
 
 @router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=MEMBER))
-async def unblocked(event: ChatMemberUpdated) -> None:
-    await sync_to_async(channel_identity_block)(channel=CHANNEL, external_id=str(event.from_user.id), blocked=False)
+async def unblocked(event: ChatMemberUpdated, bot: Bot, event_update: Update) -> None:
+    await reachable(event, bot, event_update, blocked=False)
+
+
+async def reachable(event: ChatMemberUpdated, bot: Bot, update: Update, *, blocked: bool) -> None:
+    key = telegram_update_key(bot_id=bot.id, update_id=update.update_id)
+    await sync_to_async(event_block)(
+        channel=CHANNEL, event_key=key, external_id=str(event.from_user.id), blocked=blocked
+    )

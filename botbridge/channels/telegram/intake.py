@@ -22,6 +22,11 @@ class NotAnUpdate(ValueError):
 
 
 def update_parse(body: bytes) -> Update:
+    return update_read(body)[1]
+
+
+def update_read(body: bytes) -> tuple[dict, Update]:
+    """The update as JSON (checked and mended: what is stored for the workers) and as aiogram's."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as error:
@@ -30,9 +35,23 @@ def update_parse(body: bytes) -> Update:
         raise NotAnUpdate("not a JSON object")
     _mend(data)
     try:
-        return Update.model_validate(data)
+        return data, Update.model_validate(data)
     except ValidationError as error:
         raise NotAnUpdate(str(error)) from None
+
+
+def chat_of(data: dict) -> str:
+    """Whose conversation the update belongs to, which orders it among the others: the person
+    (the conversation's state is theirs), or the chat when no person sent it (a channel post)."""
+    for kind, part in data.items():
+        if kind == "update_id" or not isinstance(part, dict):
+            continue
+        person, chat = part.get("from"), part.get("chat")
+        if isinstance(person, dict) and person.get("id") is not None:
+            return str(person["id"])
+        if isinstance(chat, dict) and chat.get("id") is not None:
+            return f"chat:{chat['id']}"
+    return f"update:{data.get('update_id')}"
 
 
 def _mend(data: dict) -> None:

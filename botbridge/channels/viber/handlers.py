@@ -1,17 +1,15 @@
 """Viber callbacks in, the engine's answers out: no rule of the conversation is decided here."""
 
+import json
 import logging
 
-from django.db import transaction
-
 from accounts.identities import channel_identity_block
-from botbridge.channels.inbound import event_answer
+from botbridge.channels.inbound import event_answer, event_block
 from botbridge.channels.viber import api
 from botbridge.channels.viber.intake import Callback
 from botbridge.channels.viber.keyboards import event_of_text
 from botbridge.channels.viber.messages import MAX_TEXT_LENGTH, messages_of
 from botbridge.conversation import Command, Event, Unreadable
-from botbridge.services import event_claim
 
 logger = logging.getLogger(__name__)
 CHANNEL = "viber"
@@ -78,10 +76,27 @@ def on_conversation_started(callback: Callback) -> dict | None:
 
 
 def on_subscription(callback: Callback) -> None:
-    with transaction.atomic():
-        if not event_claim(channel=CHANNEL, key=f"{callback.event}:{callback.token}"):
-            return
-        channel_identity_block(channel=CHANNEL, external_id=callback.user_id, blocked=callback.event == "unsubscribed")
+    event_block(
+        channel=CHANNEL,
+        event_key=f"{callback.event}:{callback.token}",
+        external_id=callback.user_id,
+        blocked=callback.event == "unsubscribed",
+    )
+
+
+# What the webhook stores for the workers; the rest it handles itself: receipts are only
+# logged, and the welcome to `conversation_started` must go in the webhook's answer (the
+# only way to write to a resident who has not subscribed yet).
+STORED = ("message", "subscribed", "unsubscribed")
+
+
+def stored_payload(callback: Callback) -> str:
+    return json.dumps(callback.__dict__)
+
+
+def stored_handle(payload: str) -> None:
+    """A stored callback, in a worker."""
+    callback_handle(Callback(**json.loads(payload)))
 
 
 def send(receiver: str, payloads: list[dict]) -> None:
