@@ -1,27 +1,33 @@
 """The period's readings for the billing system, as CSV or XLSX, in bounded memory.
 
 Each run is an export batch (readings.services.export_batch_record): the readings are recorded
-first, in one statement, and the file is made of exactly the batch's readings. Rows stream
-from a server-side cursor; CSV goes out line by line, XLSX is written row by row to a
-temporary file (xlsxwriter's constant-memory mode) and sent from it. The batch is marked
-complete once the last chunk has gone out. The API and the admin use these same functions.
+first, in one statement, and the file is made of exactly the batch's readings. The batch is
+marked complete once the last chunk has gone out. The API and the admin use these same functions.
+
+CSV on PostgreSQL: PostgreSQL writes the lines itself (COPY … TO STDOUT WITH CSV) and they are
+passed on as they arrive, 64 KiB at a time; making each line in Python cost 8 times the COPY,
+half of it formatting the times. Elsewhere (SQLite) rows stream from the ORM and csv.writer makes
+the lines; the two give the same bytes (readings/tests/test_export_output.py holds them to it).
+XLSX is written row by row to a temporary file (xlsxwriter's constant-memory mode) and sent
+from it.
 """
 
 import csv
 import datetime as dt
-import itertools
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import IO
 
 import xlsxwriter
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connection
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
-from accounts.models import User
-from readings.models import ExportBatch, Reading
+from accounts.models import Meter, PersonalAccount, User
+from readings.models import ExportBatch, ExportedReading, Reading
 from readings.services import export_batch_complete, export_batch_record
 
 COLUMNS = (
@@ -87,6 +93,84 @@ def csv_lines(rows: Iterable[tuple]) -> Iterator[str]:
         yield writer.writerow(row)
 
 
+def csv_chunks(batch: ExportBatch) -> Iterator[bytes]:
+    """The batch's file as CSV (UTF-8, CRLF line ends), in chunks of about 64 KiB."""
+    if connection.vendor == "postgresql":
+        return _copied_csv(batch)
+    return _joined(line.encode() for line in csv_lines(period_rows(batch.period, batch)))
+
+
+# PostgreSQL's CSV is csv.writer's, given two things: an empty string is written as NULL is (PostgreSQL
+# quotes it, to tell it from NULL; csv.writer writes both as nothing), and the time is written as
+# datetime.isoformat(timespec="seconds") writes it, on the wall clock of settings.TIME_ZONE, without
+# touching the session's time zone (a download broken off would leave it changed in the pool).
+# PostgreSQL quotes exactly where csv.writer does (a comma, a quote, CR or LF in the value).
+_COPY = """
+COPY (
+    SELECT a.number, NULLIF(a.eic, ''), NULLIF(m.serial, ''), m.zones, r.value1, r.value2, r.value3,
+        r.consumption1, r.consumption2, r.consumption3, r.status, r.channel,
+        to_char(t.wall, 'YYYY-MM-DD"T"HH24:MI:SS')
+        || CASE WHEN t.offset_ < '0' THEN '-' || to_char(-t.offset_, 'HH24:MI')
+            ELSE '+' || to_char(t.offset_, 'HH24:MI') END
+    FROM {exported} e
+    JOIN {reading} r ON r.id = e.reading_id
+    JOIN {meter} m ON m.id = r.meter_id
+    JOIN {account} a ON a.id = m.account_id
+    CROSS JOIN LATERAL (
+        SELECT r.submitted_at AT TIME ZONE %(zone)s AS wall,
+            (r.submitted_at AT TIME ZONE %(zone)s) - (r.submitted_at AT TIME ZONE 'UTC') AS offset_
+    ) t
+    WHERE e.batch_id = %(batch)s AND r.period = %(period)s
+    ORDER BY e.reading_id
+) TO STDOUT WITH (FORMAT csv)
+"""
+
+
+def _copied_csv(batch: ExportBatch) -> Iterator[bytes]:
+    statement = _COPY.format(
+        exported=ExportedReading._meta.db_table,
+        reading=Reading._meta.db_table,
+        meter=Meter._meta.db_table,
+        account=PersonalAccount._meta.db_table,
+    )
+    params = {"zone": settings.TIME_ZONE, "batch": batch.pk, "period": batch.period}
+    yield next(csv_lines(())).encode()
+    with connection.cursor() as cursor, cursor.copy(statement, params) as copy:
+        # libpq hands over one line per read, ending in LF; csv.writer ends lines in CRLF. A line
+        # with no quote has no LF inside, so a chunk without quotes is converted at once.
+        chunk: list = []
+        size = 0
+        for line in copy:
+            chunk.append(line)
+            size += len(line)
+            if size >= 65536:
+                yield _crlf(chunk)
+                chunk, size = [], 0
+        if chunk:
+            yield _crlf(chunk)
+
+
+def _crlf(lines: list) -> bytes:
+    data = b"".join(lines)
+    if b'"' not in data:
+        return data.replace(b"\n", b"\r\n")
+    return b"".join(bytes(line[:-1]) + b"\r\n" for line in lines)
+
+
+def _joined(pieces: Iterable[bytes], size: int = 65536) -> Iterator[bytes]:
+    """The pieces in chunks of about `size` bytes: fewer, larger writes to the client."""
+    chunk: list[bytes] = []
+    length = 0
+    for piece in pieces:
+        chunk.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield b"".join(chunk)
+            chunk, length = [], 0
+    if chunk:
+        yield b"".join(chunk)
+
+
 def xlsx_file(rows: Iterable[tuple]) -> IO[bytes]:
     """A temporary .xlsx file holding the rows, rewound for reading; deleted when closed."""
     file = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - the response closes it after sending
@@ -112,12 +196,11 @@ def period_response(
     """The period's readings (or only what is new) as a streamed download and an export batch,
     for the API and the admin alike."""
     batch = export_batch_record(period=period, kind=kind, exported_by=exported_by, new_only=new_only)
-    rows = period_rows(period, batch)
     if kind == "xlsx":
-        file = xlsx_file(rows)
+        file = xlsx_file(period_rows(period, batch))
         chunks = iter(lambda: file.read(64 * 1024), b"")
     else:
-        chunks = csv_lines(rows)
+        chunks = csv_chunks(batch)
     response = StreamingHttpResponse(_streamed(request, _completing(chunks, batch.pk)), content_type=FORMATS[kind])
     new = "-new" if new_only else ""
     response["Content-Disposition"] = f'attachment; filename="readings-{period:%Y-%m}{new}-{batch.pk}.{kind}"'
@@ -140,9 +223,18 @@ def _streamed(request: HttpRequest, chunks: Iterator) -> Iterator | AsyncIterato
     return chunks
 
 
-async def _in_batches(chunks: Iterator, size: int = 500) -> AsyncIterator:
+async def _in_batches(chunks: Iterator, size: int = 500, limit: int = 256 * 1024) -> AsyncIterator:
+    """Up to `size` chunks or `limit` bytes (or characters) at a time: one thread hop per batch, and
+    a batch of 64 KiB chunks is not 30 MiB."""
+
     def take() -> list:
-        return list(itertools.islice(chunks, size))
+        batch, length = [], 0
+        for chunk in chunks:
+            batch.append(chunk)
+            length += len(chunk)
+            if len(batch) >= size or length >= limit:
+                break
+        return batch
 
     while batch := await sync_to_async(take)():
         for chunk in batch:
