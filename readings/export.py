@@ -14,7 +14,10 @@ from it.
 
 import csv
 import datetime as dt
+import io
+import re
 import tempfile
+import zipfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import IO
 
@@ -25,6 +28,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.db import connection
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from accounts.models import Meter, PersonalAccount, User
 from readings.models import ExportBatch, ExportedReading, Reading
@@ -100,18 +104,17 @@ def csv_chunks(batch: ExportBatch) -> Iterator[bytes]:
     return _joined(line.encode() for line in csv_lines(period_rows(batch.period, batch)))
 
 
-# PostgreSQL's CSV is csv.writer's, given two things: an empty string is written as NULL is (PostgreSQL
-# quotes it, to tell it from NULL; csv.writer writes both as nothing), and the time is written as
-# datetime.isoformat(timespec="seconds") writes it, on the wall clock of settings.TIME_ZONE, without
-# touching the session's time zone (a download broken off would leave it changed in the pool).
-# PostgreSQL quotes exactly where csv.writer does (a comma, a quote, CR or LF in the value).
-_COPY = """
-COPY (
-    SELECT a.number, NULLIF(a.eic, ''), NULLIF(m.serial, ''), m.zones, r.value1, r.value2, r.value3,
-        r.consumption1, r.consumption2, r.consumption3, r.status, r.channel,
+# The batch's rows as PostgreSQL gives them to both formats: an empty string as NULL (PostgreSQL's CSV
+# quotes an empty string, to tell it from NULL; csv.writer writes both as nothing, xlsxwriter leaves
+# both cells out), the time as datetime.isoformat(timespec="seconds") writes it on the wall clock of
+# settings.TIME_ZONE, without touching the session's time zone (a download broken off would leave it
+# changed for the connection's next user in the pool).
+_ROWS = """
+    SELECT e.reading_id AS id, a.number, NULLIF(a.eic, '') AS eic, NULLIF(m.serial, '') AS serial, m.zones,
+        r.value1, r.value2, r.value3, r.consumption1, r.consumption2, r.consumption3, r.status, r.channel,
         to_char(t.wall, 'YYYY-MM-DD"T"HH24:MI:SS')
         || CASE WHEN t.offset_ < '0' THEN '-' || to_char(-t.offset_, 'HH24:MI')
-            ELSE '+' || to_char(t.offset_, 'HH24:MI') END
+            ELSE '+' || to_char(t.offset_, 'HH24:MI') END AS submitted_at
     FROM {exported} e
     JOIN {reading} r ON r.id = e.reading_id
     JOIN {meter} m ON m.id = r.meter_id
@@ -121,23 +124,33 @@ COPY (
             (r.submitted_at AT TIME ZONE %(zone)s) - (r.submitted_at AT TIME ZONE 'UTC') AS offset_
     ) t
     WHERE e.batch_id = %(batch)s AND r.period = %(period)s
-    ORDER BY e.reading_id
+"""
+# PostgreSQL quotes exactly where csv.writer does: a comma, a quote, CR or LF in the value.
+_COPY_CSV = """
+COPY (
+    SELECT number, eic, serial, zones, value1, value2, value3, consumption1, consumption2, consumption3,
+        status, channel, submitted_at
+    FROM ({rows}) q
+    ORDER BY id
 ) TO STDOUT WITH (FORMAT csv)
 """
 
 
-def _copied_csv(batch: ExportBatch) -> Iterator[bytes]:
-    statement = _COPY.format(
+def _copy_statement(template: str, batch: ExportBatch) -> tuple[str, dict]:
+    rows = _ROWS.format(
         exported=ExportedReading._meta.db_table,
         reading=Reading._meta.db_table,
         meter=Meter._meta.db_table,
         account=PersonalAccount._meta.db_table,
     )
-    params = {"zone": settings.TIME_ZONE, "batch": batch.pk, "period": batch.period}
+    return template.format(rows=rows), {"zone": settings.TIME_ZONE, "batch": batch.pk, "period": batch.period}
+
+
+def _copied_csv(batch: ExportBatch) -> Iterator[bytes]:
+    statement, params = _copy_statement(_COPY_CSV, batch)
     yield next(csv_lines(())).encode()
     with connection.cursor() as cursor, cursor.copy(statement, params) as copy:
-        # libpq hands over one line per read, ending in LF; csv.writer ends lines in CRLF. A line
-        # with no quote has no LF inside, so a chunk without quotes is converted at once.
+        # libpq hands over one line per read, ending in LF; csv.writer ends lines in CRLF.
         chunk: list = []
         size = 0
         for line in copy:
@@ -152,7 +165,7 @@ def _copied_csv(batch: ExportBatch) -> Iterator[bytes]:
 
 def _crlf(lines: list) -> bytes:
     data = b"".join(lines)
-    if b'"' not in data:
+    if data.count(b"\n") == len(lines):  # no line break inside a value: every LF ends a line
         return data.replace(b"\n", b"\r\n")
     return b"".join(bytes(line[:-1]) + b"\r\n" for line in lines)
 
@@ -171,10 +184,15 @@ def _joined(pieces: Iterable[bytes], size: int = 65536) -> Iterator[bytes]:
         yield b"".join(chunk)
 
 
+# Row by row to a file, not all in memory; every string as text: a serial that starts with "=" is
+# not a formula billing's Excel would run, nor one that looks like an address a link.
+WORKBOOK = {"constant_memory": True, "in_memory": False, "strings_to_formulas": False, "strings_to_urls": False}
+
+
 def xlsx_file(rows: Iterable[tuple]) -> IO[bytes]:
     """A temporary .xlsx file holding the rows, rewound for reading; deleted when closed."""
     file = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - the response closes it after sending
-    workbook = xlsxwriter.Workbook(file, {"constant_memory": True, "in_memory": False})
+    workbook = xlsxwriter.Workbook(file, WORKBOOK)
     sheet = workbook.add_worksheet("readings")
     sheet.write_row(0, 0, COLUMNS)
     for number, row in enumerate(rows, start=1):
@@ -182,6 +200,104 @@ def xlsx_file(rows: Iterable[tuple]) -> IO[bytes]:
     workbook.close()
     file.seek(0)
     return file
+
+
+def xlsx_batch_file(batch: ExportBatch) -> IO[bytes]:
+    """The batch's file as XLSX: a temporary file, rewound for reading; deleted when closed."""
+    if connection.vendor == "postgresql":
+        return _copied_xlsx(batch)
+    return xlsx_file(period_rows(batch.period, batch))
+
+
+# The worksheet's rows as xlsxwriter writes them in constant-memory mode (inline strings, numbers as
+# they are, no cell for an empty value), made by PostgreSQL: one line per row, tab-separated, of
+# [the row's start and its cells A–C] [the row's number] [the serial, when it needs escaping] [cells
+# D–M and the row's end]. Serials of letters, digits, dots, slashes and dashes (all in practice) are
+# written by PostgreSQL; any other is escaped in Python (_inline_text), the row's cells kept in order.
+_COPY_XLSX = """
+COPY (
+    SELECT '<row r="' || n || '">' || _cell('A', n, number) || coalesce(_cell('B', n, eic), '')
+            || CASE WHEN serial ~ '^[0-9A-Za-z./-]+$' THEN _cell('C', n, serial) ELSE '' END,
+        n,
+        CASE WHEN serial ~ '^[0-9A-Za-z./-]+$' THEN NULL ELSE serial END,
+        '<c r="D' || n || '"><v>' || zones || '</v></c>' || coalesce(_number('E', n, value1), '')
+            || coalesce(_number('F', n, value2), '') || coalesce(_number('G', n, value3), '')
+            || coalesce(_number('H', n, consumption1), '') || coalesce(_number('I', n, consumption2), '')
+            || coalesce(_number('J', n, consumption3), '')
+            || _cell('K', n, status) || _cell('L', n, channel) || _cell('M', n, submitted_at) || '</row>'
+    FROM (SELECT q.*, row_number() OVER (ORDER BY id) + 1 AS n FROM ({rows}) q) numbered
+    ORDER BY n
+) TO STDOUT
+"""
+_CELL = """'<c r="{column}' || n || '" t="inlineStr"><is><t>' || {value} || '</t></is></c>'"""
+_NUMBER = """'<c r="{column}' || n || '"><v>' || {value} || '</v></c>'"""
+_XLSX_SQL = re.compile(r"_(cell|number)\('([A-M])', n, (\w+)\)")
+_COPY_XLSX = _XLSX_SQL.sub(lambda m: (_CELL if m[1] == "cell" else _NUMBER).format(column=m[2], value=m[3]), _COPY_XLSX)
+_SHEET = "xl/worksheets/sheet1.xml"
+# PostgreSQL's text format escapes these in a value (COPY's "text format" in its manual).
+_TEXT_ESCAPES = {b"\\\\": "\\", b"\\b": "\b", b"\\f": "\f", b"\\n": "\n", b"\\r": "\r", b"\\t": "\t", b"\\v": "\v"}
+
+
+def _copied_xlsx(batch: ExportBatch) -> IO[bytes]:
+    head, tail, parts = _xlsx_skeleton(batch.readings_count)
+    statement, params = _copy_statement(_COPY_XLSX, batch)
+    file = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - the response closes it after sending
+    # Level 1: a third of the default's time for a file a quarter larger; the cells are the same.
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for info, data in parts:
+            entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            if info.filename != _SHEET:
+                archive.writestr(entry, data)
+                continue
+            with (
+                archive.open(entry, "w", force_zip64=True) as sheet,
+                connection.cursor() as cursor,
+                cursor.copy(statement, params) as copy,
+            ):
+                sheet.write(head)
+                pieces: list[bytes] = []
+                for line in copy:
+                    start, number, serial, rest = bytes(line[:-1]).split(b"\t")
+                    pieces.append(start)
+                    if serial != b"\\N":
+                        pieces.append(b'<c r="C%s" t="inlineStr">%s</c>' % (number, _inline_text(serial)))
+                    pieces.append(rest)
+                    if len(pieces) >= 3000:
+                        sheet.write(b"".join(pieces))
+                        pieces.clear()
+                sheet.write(b"".join(pieces))
+                sheet.write(tail)
+    file.seek(0)
+    return file
+
+
+def _xlsx_skeleton(rows: int) -> tuple[bytes, bytes, list[tuple[zipfile.ZipInfo, bytes]]]:
+    """xlsxwriter's workbook with the header row only: its worksheet before and after the rows, with
+    the dimension of `rows` rows, and every part of the file."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, WORKBOOK)
+    workbook.add_worksheet("readings").write_row(0, 0, COLUMNS)
+    workbook.close()
+    with zipfile.ZipFile(buffer) as archive:
+        parts = [(info, archive.read(info)) for info in archive.infolist()]
+    sheet = next(data for info, data in parts if info.filename == _SHEET)
+    end = sheet.index(b"</row>") + len(b"</row>")
+    last = xl_rowcol_to_cell(rows, len(COLUMNS) - 1)
+    head = sheet[:end].replace(b'<dimension ref="A1:M1"/>', f'<dimension ref="A1:{last}"/>'.encode())
+    return head, sheet[end:], parts
+
+
+def _inline_text(escaped: bytes) -> bytes:
+    """<is><t>text</t></is> as xlsxwriter writes a string in constant-memory mode, for a value in
+    PostgreSQL's text format: control characters as _xHHHH_, leading or trailing whitespace kept."""
+    text = re.sub(rb"\\[\\bfnrtv]", lambda m: _TEXT_ESCAPES[m[0]].encode(), escaped).decode()
+    text = re.sub(r"(_x[0-9a-fA-F]{4}_)", r"_x005F\1", text)
+    text = re.sub(r"[\x00-\x08\x0b-\x1f]", lambda m: f"_x{ord(m[0]):04X}_", text)
+    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    space = ' xml:space="preserve"' if re.search(r"^\s|\s$", text) else ""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<is><t{space}>{text}</t></is>".encode()
 
 
 FORMATS = {
@@ -197,7 +313,7 @@ def period_response(
     for the API and the admin alike."""
     batch = export_batch_record(period=period, kind=kind, exported_by=exported_by, new_only=new_only)
     if kind == "xlsx":
-        file = xlsx_file(period_rows(period, batch))
+        file = xlsx_batch_file(batch)
         chunks = iter(lambda: file.read(64 * 1024), b"")
     else:
         chunks = csv_chunks(batch)

@@ -4,6 +4,7 @@ import csv
 import datetime as dt
 import io
 import itertools
+import zipfile
 
 import openpyxl
 import pytest
@@ -256,3 +257,24 @@ def test_on_postgresql_a_download_broken_off_in_the_middle_leaves_the_connection
     whole = b"".join(export.csv_chunks(batch))
     assert whole == "".join(export.csv_lines(export.period_rows(OCTOBER, batch))).encode()
     assert whole.count(b"\r\n") == 3001
+
+
+def test_on_postgresql_the_copy_and_the_python_paths_give_the_same_xlsx(on_postgres):
+    """The worksheet PostgreSQL writes is the one xlsxwriter writes, serials that need escaping too;
+    only the file's creation time differs. A serial is text, never a formula or a link."""
+    dataset()
+    account = PersonalAccountFactory()
+    for serial in (" lead", "trail\t", "a&b<c>", "_x0041_", "ctl\x01", "back\\slash", "кир-1", "=1+2", "http://x.ua"):
+        reading(MeterFactory(account=account, serial=serial), [5], [1], "control", "web", TIMES[3])
+    batch = export_batch_record(period=OCTOBER, kind="xlsx", exported_by=supervisor())
+    with export.xlsx_batch_file(batch) as copied, export.xlsx_file(export.period_rows(OCTOBER, batch)) as written:
+        copied_parts, written_parts = xlsx_parts(copied), xlsx_parts(written)
+    assert copied_parts == written_parts
+    sheet = copied_parts["xl/worksheets/sheet1.xml"]
+    assert sheet.count(b"<row ") == 1 + batch.readings_count
+    assert b"<t>=1+2</t>" in sheet and b"<t>http://x.ua</t>" in sheet and b"<f>" not in sheet
+
+
+def xlsx_parts(file) -> dict[str, bytes]:
+    with zipfile.ZipFile(file) as archive:
+        return {name: archive.read(name) for name in archive.namelist() if name != "docProps/core.xml"}
