@@ -8,7 +8,9 @@ every status and channel, times spread over the month (October's across the cloc
 each in a child process of its own (so that its peak memory is its own), in the same run:
 
 - COPY: `COPY (SELECT …) TO STDOUT WITH CSV` of the export's rows (an export batch's readings with
-  their account and meter, in the export's order), read to the end through psycopg: the baseline;
+  their account and meter, in the export's order), read to the end as the export reads its own
+  (libpq's lines): the baseline; the same read through psycopg's Copy iteration (the usual way, slower
+  per line); and the export's own COPY statement (what its SQL costs over the baseline's);
 - the CSV export as the API and the admin make it (readings.export.period_response: the batch
   recorded, then the file streamed), read to the end;
 - once, the CSV as it was made before (csv.writer over the ORM's rows, the path SQLite still
@@ -95,9 +97,12 @@ def run(args: argparse.Namespace, url: str) -> None:
     csv_runs, copy_runs = [], []
     print(f"\nCOPY and the CSV export alternately, {args.runs} times, on {args.rows:,} readings:")
     first = measure("csv", OCTOBER)  # warms the caches; its batch is the baseline's rows
+    statement_runs = []
     for _ in range(args.runs):
         copy_runs.append(measure("copy", OCTOBER, first["batch"]))
         csv_runs.append(measure("csv", OCTOBER))
+        statement_runs.append(measure("statement", OCTOBER, first["batch"]))
+    measure("psycopg", OCTOBER, first["batch"])
     small_csv = measure("csv", SEPTEMBER)
     small_copy = measure("copy", SEPTEMBER, small_csv["batch"])
     before = None if args.no_before else measure("before", OCTOBER)
@@ -106,6 +111,7 @@ def run(args: argparse.Namespace, url: str) -> None:
     copy_s = statistics.median(r["seconds"] for r in copy_runs)
     csv_s = statistics.median(r["seconds"] for r in csv_runs)
     streamed_s = statistics.median(r["seconds"] - r["recording"] for r in csv_runs)
+    statement_s = statistics.median(r["seconds"] for r in statement_runs)
     same = {r["sha256"] for r in [first, *csv_runs] + ([before] if before else [])}
     print(f"\n== export vs COPY of the same {args.rows:,} rows (medians of {args.runs}); load {uptime()}")
     rows = [
@@ -113,6 +119,11 @@ def run(args: argparse.Namespace, url: str) -> None:
         ("CSV export (batch recorded + streamed)", f"{csv_s / copy_s:.2f}× COPY", f"{csv_s:.2f} s; aim ≤ 2×"),
         ("  of which streaming the file", f"{streamed_s / copy_s:.2f}× COPY", f"{streamed_s:.2f} s"),
         ("  of which recording the batch", f"{csv_s - streamed_s:.2f} s", "one INSERT … SELECT"),
+        (
+            "COPY of the export's own statement",
+            f"{statement_s / copy_s:.2f}× COPY",
+            f"{statement_s:.2f} s: its SQL's share",
+        ),
     ]
     if before:
         rows.append(
@@ -231,7 +242,17 @@ def child(mode: str, period_text: str, batch_text: str) -> None:
     connection.ensure_connection()  # not timed: every mode starts connected
     digest, size, recording = hashlib.sha256(), 0, 0.0
     started = time.perf_counter()
-    if mode == "copy":
+    if mode in ("copy", "statement"):
+        batch = ExportBatch.objects.get(pk=int(batch_text))
+        statement, params = BASELINE, {"batch": batch.pk, "period": period}
+        if mode == "statement":  # the export's own COPY, its lines as PostgreSQL sends them
+            statement, params = export._copy_statement(export._COPY_CSV, batch)
+        # Read as the export reads its own COPY (libpq's lines, no Python per line beyond this loop).
+        for line in export._copy_lines(statement, params):
+            digest.update(line)
+            size += len(line)
+    elif mode == "psycopg":
+        # The same COPY read through psycopg's Copy iteration, the usual way (slower per line).
         batch = ExportBatch.objects.get(pk=int(batch_text))
         with connection.cursor() as cursor, cursor.copy(BASELINE, {"batch": batch.pk, "period": period}) as copy:
             for line in copy:

@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import IO
 
+import psycopg
 import xlsxwriter
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -147,20 +148,36 @@ def _copy_statement(template: str, batch: ExportBatch) -> tuple[str, dict]:
 
 
 def _copied_csv(batch: ExportBatch) -> Iterator[bytes]:
-    statement, params = _copy_statement(_COPY_CSV, batch)
     yield next(csv_lines(())).encode()
-    with connection.cursor() as cursor, cursor.copy(statement, params) as copy:
-        # libpq hands over one line per read, ending in LF; csv.writer ends lines in CRLF.
-        chunk: list = []
-        size = 0
-        for line in copy:
-            chunk.append(line)
-            size += len(line)
-            if size >= 65536:
-                yield _crlf(chunk)
-                chunk, size = [], 0
-        if chunk:
+    # libpq hands over one line at a time, ending in LF; csv.writer ends lines in CRLF.
+    chunk: list = []
+    size = 0
+    for line in _copy_lines(*_copy_statement(_COPY_CSV, batch)):
+        chunk.append(line)
+        size += len(line)
+        if size >= 65536:
             yield _crlf(chunk)
+            chunk, size = [], 0
+    if chunk:
+        yield _crlf(chunk)
+
+
+def _copy_lines(statement: str, params: dict) -> Iterator[memoryview]:
+    """The lines of COPY … TO STDOUT as libpq hands them over.
+
+    psycopg's Copy sends the statement, and cancels it when the download breaks off (the generator
+    is closed at a yield, inside the block); the lines are read from libpq itself, which takes half
+    the time of Copy's own iteration (one generator and wait per line).
+    """
+    with connection.cursor() as cursor, cursor.copy(statement, params) as copy:
+        pgconn = copy.connection.pgconn
+        while (received := pgconn.get_copy_data(0))[0] >= 0:
+            yield received[1]
+        result = pgconn.get_result()  # the COPY's own result: done, or why it failed
+        while pgconn.get_result() is not None:
+            pass
+        if received[0] == -2 or result is None or result.status != psycopg.pq.ExecStatus.COMMAND_OK:
+            raise psycopg.OperationalError(f"the export's COPY failed: {pgconn.get_error_message()}")
 
 
 def _crlf(lines: list) -> bytes:
@@ -226,7 +243,7 @@ COPY (
             || coalesce(_number('J', n, consumption3), '')
             || _cell('K', n, status) || _cell('L', n, channel) || _cell('M', n, submitted_at) || '</row>'
     FROM (SELECT q.*, row_number() OVER (ORDER BY id) + 1 AS n FROM ({rows}) q) numbered
-    ORDER BY n
+    ORDER BY id -- as numbered: not sorted again
 ) TO STDOUT
 """
 _CELL = """'<c r="{column}' || n || '" t="inlineStr"><is><t>' || {value} || '</t></is></c>'"""
@@ -245,19 +262,14 @@ def _copied_xlsx(batch: ExportBatch) -> IO[bytes]:
     # Level 1: a third of the default's time for a file a quarter larger; the cells are the same.
     with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for info, data in parts:
-            entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-            entry.compress_type = zipfile.ZIP_DEFLATED
+            # By name, not ZipInfo: a ZipInfo would bring the default level.
             if info.filename != _SHEET:
-                archive.writestr(entry, data)
+                archive.writestr(info.filename, data)
                 continue
-            with (
-                archive.open(entry, "w", force_zip64=True) as sheet,
-                connection.cursor() as cursor,
-                cursor.copy(statement, params) as copy,
-            ):
+            with archive.open(info.filename, "w", force_zip64=True) as sheet:
                 sheet.write(head)
                 pieces: list[bytes] = []
-                for line in copy:
+                for line in _copy_lines(statement, params):
                     start, number, serial, rest = bytes(line[:-1]).split(b"\t")
                     pieces.append(start)
                     if serial != b"\\N":

@@ -7,6 +7,7 @@ import itertools
 import zipfile
 
 import openpyxl
+import psycopg
 import pytest
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
@@ -278,3 +279,11 @@ def test_on_postgresql_the_copy_and_the_python_paths_give_the_same_xlsx(on_postg
 def xlsx_parts(file) -> dict[str, bytes]:
     with zipfile.ZipFile(file) as archive:
         return {name: archive.read(name) for name in archive.namelist() if name != "docProps/core.xml"}
+
+
+def test_on_postgresql_a_copy_that_fails_half_way_raises_rather_than_end_the_file_early(on_postgres):
+    """Otherwise the download would end normally and the batch count as passed to billing."""
+    lines = export._copy_lines("COPY (SELECT 1 / (10000 - n) FROM generate_series(1, 20000) n) TO STDOUT", {})
+    with pytest.raises(psycopg.Error, match="division by zero"):
+        for _line in lines:
+            pass
