@@ -228,7 +228,7 @@ def test_the_xlsx_export_gives_the_same_cells_as_before(api):
 
 def test_on_postgresql_the_copy_and_the_python_paths_give_the_same_bytes(on_postgres):
     """PostgreSQL makes the lines itself; the rows through csv.writer are the reference, and what
-    SQLite gets. A month in which every reading needs quoting or none does, in small chunks or one."""
+    SQLite gets. A month with values that need quoting (one a line break), then one with none."""
     dataset()
     batch = export_batch_record(period=OCTOBER, kind="csv", exported_by=supervisor())
     copied = b"".join(export.csv_chunks(batch))
