@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("--p99-ms", type=float, default=50.0, help="the aim for a whole call's p99 (default 50)")
     parser.add_argument("--answer-delay", type=float, default=0.0, help="ms the fake waits before each answer")
     parser.add_argument("--summary", type=Path, help="write the figures here as JSON (bench/hotpaths.py)")
+    parser.add_argument("--profile", type=Path, help="one more step under py-spy: its collapsed stacks here")
     args = parser.parse_args()
     if args.quick:
         args.warmup = min(args.warmup, 50)
@@ -191,7 +192,7 @@ def run(args: argparse.Namespace, scenario: Scenario, url: str) -> None:
         p99_ms=args.p99_ms,
     )
     # Calls enough for every step the search may take: the ramp to the top rate, then the bisection.
-    budget = args.warmup + int(sum(max(rates.least, r * rates.seconds) for r in _ramp(rates)) * 1.6)
+    budget = args.warmup + int(sum(harness.step_count(rates, r) for r in _ramp(rates)) * 1.6)
     started = time.perf_counter()
     calls = scenario.seed(budget)
     print(f"seeded {len(calls):,} calls' data in {time.perf_counter() - started:.1f} s", flush=True)
@@ -202,19 +203,21 @@ def run(args: argparse.Namespace, scenario: Scenario, url: str) -> None:
     steps: list[dict] = []
     next_call = args.warmup
     warmup = Phase()
+    profiled_complete = 0
     try:
         warmup = run_phase(address, scenario, calls[: args.warmup], args)
 
-        def step(rate: float) -> bool:
+        def step(rate: float, record: Path | None = None) -> bool:
             nonlocal next_call
-            count = max(rates.least, int(rate * rates.seconds))
+            count = harness.step_count(rates, rate)
             items = calls[next_call : next_call + count]
             next_call += count
             if len(items) < count:
                 sys.exit(f"not enough calls seeded for {rate:.0f}/s: raise the budget")
             time.sleep(1.0)
             cpu0 = harness.cpu_seconds(server.pid), harness.cpu_seconds(os.getpid())
-            done = harness.open_loop_calls(rate, items, lambda call: one_call(fake, scenario, call))
+            with harness.py_spy(record, [server.pid], count / rate + 2):
+                done = harness.open_loop_calls(rate, items, lambda call: one_call(fake, scenario, call))
             cpu1 = harness.cpu_seconds(server.pid), harness.cpu_seconds(os.getpid())
             ms = done["latencies_ms"]
             p99 = harness.percentile(ms, 99)
@@ -240,11 +243,16 @@ def run(args: argparse.Namespace, scenario: Scenario, url: str) -> None:
 
         harness.search_rates(rates, step)
         best = highest(steps, "met")
+        if args.profile:
+            step(highest(steps, "complete") or rates.start, args.profile)
+            profiled = steps.pop()  # slower under the profiler: not one of the figures
+            profiled_complete = profiled["calls"] - profiled["failed"]
+            print(harness.profile_summary(args.profile))
     finally:
         server.send_signal(signal.SIGTERM)
         _, errors = server.communicate(timeout=60)
     written = scenario.count_written() if scenario.count_written else None
-    completed = len(warmup.durations) + sum(s["calls"] - s["failed"] for s in steps)
+    completed = len(warmup.durations) + profiled_complete + sum(s["calls"] - s["failed"] for s in steps)
     report(args, scenario, rates, steps, best, written, completed)
     harness.write_summary(
         args.summary,

@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--export-rows", type=int, default=1_000_000)
     parser.add_argument("--export-only", action="store_true", help="skip the submission benchmark")
     parser.add_argument("--summary", type=Path, help="write the figures here as JSON (bench/hotpaths.py)")
+    parser.add_argument("--profile", type=Path, help="one more step under py-spy: its collapsed stacks here")
     parser.add_argument("--export", help=argparse.SUPPRESS)  # the child process that times one export
     args = parser.parse_args()
     if args.export:
@@ -90,7 +91,9 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> None:
             residents.path,
             ok_status="201",
         )
-        capacity = load.capacity(target, server_pids, sampler, rates, prepare=residents.grow, check=residents.check)
+        capacity = load.capacity(
+            target, server_pids, sampler, rates, prepare=residents.grow, check=residents.check, profile=args.profile
+        )
     lost = residents.check_all(capacity)
     stack = harness.stack_name(args.stack, args.workers)
     print(f"\n== API bench: {harness.server_versions()}, {stack}, DEBUG off; {harness.machine_load()}")
@@ -168,7 +171,7 @@ class Residents:
     def check_all(self, capacity: harness.Capacity) -> str:
         from readings.models import Reading
 
-        answered = capacity.warmup.ok + sum(step.run.measured.ok for step in capacity.steps)
+        answered = capacity.answered
         accepted = Reading.objects.filter(status=Reading.Status.ACCEPTED).count()
         problems = list(self.problems)
         if accepted != answered:

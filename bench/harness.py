@@ -96,7 +96,11 @@ def fresh_database(name: str, tmp: Path, *, sqlite: bool) -> Iterator[str]:
 
 @contextlib.contextmanager
 def workspace(name: str, *, sqlite: bool = False) -> Iterator[tuple[str, Path]]:
-    """A fresh database `name` (fresh_database) and a temporary directory for a bench, both removed after."""
+    """A fresh database `name` (fresh_database) and a temporary directory for a bench, both removed after.
+
+    BENCH_SCRATCH_SUFFIX, when set, is appended to the name: two runs of one script at once each drop only their own.
+    """
+    name += os.environ.get("BENCH_SCRATCH_SUFFIX", "")
     with tempfile.TemporaryDirectory(prefix=f"{name}-") as tmp, fresh_database(name, Path(tmp), sqlite=sqlite) as url:
         yield url, Path(tmp)
 
@@ -353,6 +357,107 @@ def write_summary(path: Path | None, summary: dict) -> None:
         path.write_text(json.dumps(summary, indent=1))
 
 
+# --- Profiles -----------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def py_spy(out: Path | None, pids: list[int], seconds: float) -> Iterator[None]:
+    """py-spy sampling `pids` and their children (the server's workers) into `out` (collapsed stacks), when given.
+
+    --nonblocking: the server is not paused to be sampled, so its latencies stay its own (mostly).
+    """
+    if out is None:
+        yield
+        return
+    spies = [
+        subprocess.Popen(
+            [
+                *(str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--subprocesses"),
+                *("--nonblocking", "--rate", "250", "--format", "raw", "--output", f"{out}.{pid}"),
+                *("--duration", str(math.ceil(seconds))),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
+    try:
+        yield
+    finally:
+        for spy in spies:
+            try:
+                spy.wait(timeout=seconds + 30)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+                spy.wait()
+        with out.open("w") as merged:
+            for pid in pids:
+                part = Path(f"{out}.{pid}")
+                if part.exists():
+                    merged.write(part.read_text())
+                    part.unlink()
+
+
+def profile_summary(collapsed: Path, top: int = 22) -> str:
+    """Where the server's samples went while it handled a request: the heaviest functions (inclusive) of the
+    project and its libraries, the plumbing between them (threads, asgiref, Django's handler chain) left
+    out, and the samples' own (self) time by package — psycopg's waits are PostgreSQL round trips."""
+    if not collapsed.exists() or not collapsed.stat().st_size:
+        return f"profile: py-spy wrote nothing to {collapsed} (is it installed, may it ptrace here?)"
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = [f for f in stack.split(";") if not f.lstrip().startswith(("process ", "thread ", "spawn_main"))]
+        # A worker waiting for a request is not a cost: only samples inside a request's handling count.
+        if not any(marker in frame for frame in frames for marker in _HANDLING):
+            continue
+        n = int(count)
+        total += n
+        for name in {_frame_name(frame) for frame in frames}:
+            if not name.endswith(_PLUMBING):
+                inclusive[name] += n
+        own[_frame_name(frames[-1]).rsplit("(", 1)[-1].split("/")[0].rstrip(")")] += n
+    if not total:
+        return f"profile: no samples inside a request in {collapsed}"
+    lines = [f"profile ({collapsed}): {total:,} samples inside a request; inclusive share, heaviest first:"]
+    lines += [f"  {count / total:6.1%}  {name}" for name, count in inclusive.most_common(top) if count / total >= 0.01]
+    lines.append(
+        "  own time by package: " + ", ".join(f"{area} {count / total:.0%}" for area, count in own.most_common(10))
+    )
+    return "\n".join(lines)
+
+
+# Frames that mean "handling a request" (Django's handler, runagi's call), and frames that only carry one.
+_HANDLING = ("get_response", "convert_exception_to_response", "runagi", "conversation/phone")
+_PLUMBING = (
+    "(threading.py)",
+    "(concurrent/futures/thread.py)",
+    "(asgiref/sync.py)",
+    "(asgiref/current_thread_executor.py)",
+    "(django/core/handlers/exception.py)",
+    "(django/core/handlers/base.py)",
+    "(django/utils/deprecation.py)",
+    "(django/views/generic/base.py)",
+    "(multiprocessing/spawn.py)",
+    "(<string>)",
+)
+
+
+def _frame_name(frame: str) -> str:
+    """ "function (path/to/file.py:12)" → "function (file area)": a site-package by its package, ours by its path."""
+    name, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    if "site-packages/" in path:
+        path = path.split("site-packages/", 1)[1]
+    elif str(BASE_DIR) in path:
+        path = path.split(str(BASE_DIR) + "/", 1)[1]
+    return f"{name} ({path})"
+
+
 # --- The window ---------------------------------------------------------------------------------------
 
 
@@ -465,6 +570,11 @@ class Run:
     busiest_others: list[str]  # other processes that took CPU meanwhile
 
 
+def step_count(rates: "Rates", rate: float) -> int:
+    """Requests in a step at `rate`: rates.seconds' worth, at least rates.least unless that takes over 3 x as long."""
+    return max(1, math.ceil(rate * rates.seconds), min(rates.least, math.ceil(rate * rates.seconds * 3)))
+
+
 def search_rates(rates: "Rates", step: Callable[[float], bool]) -> float:
     """Offer rates to `step` (True: the aim was met at that rate) as Load.capacity says; the highest rate met."""
     rate, met, missed = rates.start, 0.0, 0.0
@@ -533,7 +643,7 @@ class Rates:
     start: float = 10.0  # requests a second offered first; doubled after each step that meets the aim
     top: float = 2560.0  # no rate above this is tried
     seconds: float = 4.0  # each step's length
-    least: int = 50  # requests a step has at least, so that its p99 is not just its slowest request
+    least: int = 50  # requests a step has at least (in at most 3 x seconds), so its p99 is not just its slowest
     refine: int = 2  # bisecting steps between the last rate met and the first missed
     p99_ms: float = 50.0
     timeout: float = 10.0  # a request unanswered this long counts as an error
@@ -570,6 +680,14 @@ class Capacity:
     rates: Rates
     warmup: Phase
     steps: list[Step] = field(default_factory=list)
+    profile: str = ""
+    profiled: Step | None = None  # the step run under the profiler, apart from the figures
+
+    @property
+    def answered(self) -> int:
+        """Requests answered ok over the whole search: warm-up, steps, the profiled step."""
+        steps = [*self.steps, *([self.profiled] if self.profiled else [])]
+        return self.warmup.ok + sum(step.run.measured.ok for step in steps)
 
     @property
     def best(self) -> Step | None:
@@ -615,6 +733,8 @@ class Capacity:
         )
         for step in self.steps:
             print(f"  {step.line()}")
+        if self.profile:
+            print(self.profile)
 
 
 # --- Load ---------------------------------------------------------------------------------------------
@@ -733,6 +853,7 @@ class Load:
         *,
         prepare: Callable[[int], None] | None = None,
         check: Callable[[Phase, int], str] | None = None,
+        profile: Path | None = None,
     ) -> "Capacity":
         """The highest open-loop arrival rate at which `target` meets the aim: p99 under rates.p99_ms, no errors.
 
@@ -744,6 +865,9 @@ class Load:
         next requests of `target.requests`; `prepare(end)` is told, before a step, that requests up to
         `end` are needed (to seed them), and `check(phase, first)`, after it, may name what the step got
         wrong beyond its answers (a reading lost or doubled): "" when nothing.
+
+        With `profile`, one more step at the highest rate met (or the lowest tried) runs under py-spy,
+        its samples of the server's processes written there and summed up in `Capacity.profile`.
         """
         spec = self._spec(target)
         print(f"{target.name}: warming up with {self.warmup:,} requests ...", flush=True)
@@ -764,13 +888,13 @@ class Load:
         result = Capacity(target.name, rates, warmup)
         first = self.warmup
 
-        def step(rate: float) -> bool:
+        def step(rate: float, record: Path | None = None) -> bool:
             nonlocal first
-            count = max(rates.least, math.ceil(rate * rates.seconds))
+            count = step_count(rates, rate)
             if prepare:
                 prepare(first + count)
             time.sleep(1.2)  # PostgreSQL's counters of what went before arrive; a missed step's queue drains
-            with sampler.sampling():
+            with sampler.sampling(), py_spy(record, server_pids, count / rate + 2):
                 phase, marks = self._client(
                     {**spec, "mode": "open", "rate": rate, "timeout": rates.timeout, "first": first, "count": count},
                     server_pids,
@@ -789,6 +913,10 @@ class Load:
             return not missed
 
         search_rates(rates, step)
+        if profile is not None:
+            step(result.rate or min(s.rate for s in result.steps), profile)
+            result.profile = profile_summary(profile)
+            result.profiled = result.steps.pop()  # slower under the profiler: not one of the figures
         return result
 
     def _client(self, spec: dict, server_pids: list[int] | None) -> tuple[Phase, dict]:

@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--worker-command", default=WORKER_COMMAND, help=f"default {WORKER_COMMAND!r}")
     parser.add_argument("--worker-processes", type=int, default=1)
     parser.add_argument("--summary", type=Path, help="write the figures here as JSON (bench/hotpaths.py)")
+    parser.add_argument("--profile", type=Path, help="one more step per channel under py-spy: PROFILE.<channel>")
     parser.add_argument("--server-log", type=Path, help="keep the server's output in this file (default: not kept)")
     args = parser.parse_args()
     if args.warmup < 1 or args.workers < 1 or args.start_rate <= 0:
@@ -230,6 +231,7 @@ def benchmark(args: argparse.Namespace, channels: list, env: dict[str, str], tmp
                 rates,
                 prepare=residents.grow,
                 check=after_step,
+                profile=args.profile.with_suffix(f".{channel.name}") if args.profile else None,
             )
             verification = verify(capacity, channel, residents.all, log, args.reply_wait)
             reports.append(
@@ -443,7 +445,7 @@ def verify(capacity: harness.Capacity, channel, residents: list[Resident], log: 
     from botbridge.models import ConversationState, ProcessedEvent
     from readings.models import Reading
 
-    ok = capacity.warmup.ok + sum(step.run.measured.ok for step in capacity.steps)
+    ok = capacity.answered
     readings = Reading.objects.filter(channel=channel.name)
     deadline = time.monotonic() + wait  # workers may still be conversing
     while readings.count() < ok and time.monotonic() < deadline:
