@@ -587,7 +587,7 @@ def search_rates(rates: "Rates", step: Callable[[float], bool]) -> float:
         else:
             missed = rate
             break
-    while not met and rate > rates.start / 8:  # even the first missed: down, halving, until one meets
+    while not met and rate > rates.start / 4:  # even the first missed: down, halving, until one meets
         rate /= 2
         if step(rate):
             met = rate
@@ -860,7 +860,7 @@ class Load:
         After a closed-loop warm-up of `warmup` requests (every worker and connection touched), steps of
         `rates.seconds` (and at least rates.least requests) each offer the load at a fixed rate
         (open_loop), the rate doubling from rates.start until a step misses the aim or rates.top is
-        reached (halving instead while none has met it, down to rates.start / 8), then `rates.refine`
+        reached (halving instead while none has met it, down to rates.start / 4), then `rates.refine`
         steps bisect (geometrically) between the last rate met and the first missed. Each step uses the
         next requests of `target.requests`; `prepare(end)` is told, before a step, that requests up to
         `end` are needed (to seed them), and `check(phase, first)`, after it, may name what the step got
