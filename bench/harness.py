@@ -198,8 +198,11 @@ def migrate(env: dict[str, str], *, cwd: Path = BASE_DIR) -> None:
 # The serving stacks a bench can put the portal under, by name: each is the production command with its
 # port. "uvicorn": ASGI, portal.asgi (README's command until #17). "gunicorn": WSGI, portal.wsgi, threaded
 # workers (gthread), so that a request waiting on PostgreSQL or a platform's API does not hold a process.
-STACKS = ("uvicorn", "gunicorn")
-PRODUCTION_STACK = "uvicorn"
+# PRODUCTION_STACK is README's production command, chosen by `make bench`'s comparison (#17 item 3): an
+# empty request costs about 0.7 ms of server CPU under gunicorn against 3.5 ms under uvicorn (asgiref's
+# thread hops), which bounds every cheap path on 2 cores. bench/hotpaths.py measures both each run.
+STACKS = ("gunicorn", "uvicorn")
+PRODUCTION_STACK = "gunicorn"
 GUNICORN_THREADS = 4
 
 
@@ -276,7 +279,8 @@ def _free_port() -> int:
 
 
 def _wait_until_up(base_url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
+    # Generous: on a 2-core machine other work shares, two workers importing Django took over a minute.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if server.poll() is not None:
             sys.exit(f"the server exited ({server.returncode}):\n{log.read_text()[-3000:]}")
@@ -285,7 +289,7 @@ def _wait_until_up(base_url: str, server: subprocess.Popen, log: Path) -> None:
                 time.sleep(1)  # the second worker may still be importing
                 return
         time.sleep(0.2)
-    sys.exit(f"the server did not answer /healthz within 60 s:\n{log.read_text()[-3000:]}")
+    sys.exit(f"the server did not answer /healthz within 180 s:\n{log.read_text()[-3000:]}")
 
 
 def post_json(url: str, body: dict, headers: dict[str, str], *, timeout: float = 30) -> tuple[int, bytes]:
@@ -364,7 +368,9 @@ def write_summary(path: Path | None, summary: dict) -> None:
 def py_spy(out: Path | None, pids: list[int], seconds: float) -> Iterator[None]:
     """py-spy sampling `pids` and their children (the server's workers) into `out` (collapsed stacks), when given.
 
-    --nonblocking: the server is not paused to be sampled, so its latencies stay its own (mostly).
+    --nonblocking: the server is not paused to be sampled, so its latencies stay its own (mostly). --gil: only
+    the thread holding the GIL is sampled, so the profile is the Python CPU a request costs; time waiting on
+    PostgreSQL or a platform (the GIL released) is left out, and is what the steps' latencies minus CPU show.
     """
     if out is None:
         yield
@@ -373,7 +379,7 @@ def py_spy(out: Path | None, pids: list[int], seconds: float) -> Iterator[None]:
         subprocess.Popen(
             [
                 *(str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--subprocesses"),
-                *("--nonblocking", "--rate", "250", "--format", "raw", "--output", f"{out}.{pid}"),
+                *("--nonblocking", "--gil", "--rate", "250", "--format", "raw", "--output", f"{out}.{pid}"),
                 *("--duration", str(math.ceil(seconds))),
             ],
             stdout=subprocess.DEVNULL,

@@ -71,8 +71,10 @@ AIM_RATE = 1_000  # events a second taken with p99 under 50 ms (#17)
 AIM_READINGS = 100  # readings a second through the bot, replies p99 under 1 s
 AIM_REPLY_P99_MS = 1000.0
 # The store-then-workers hook (#17 item 2): the management command that runs the webhooks' workers,
-# started beside the server when the portal has it; "NAME ARGS", as typed after manage.py.
-WORKER_COMMAND = "runworkers"
+# started beside the server when the portal has it; "NAME ARGS", as typed after manage.py. `converse`
+# is the intake branch's (one event at a time per process): one per core.
+WORKER_COMMAND = "converse --processes 2"
+WORKER_LOGS: list[Path] = []
 
 
 @dataclass(frozen=True)
@@ -251,7 +253,8 @@ def workers_running(args: argparse.Namespace, env: dict[str, str], tmp: Path):
     processes = []
     try:
         for n in range(args.worker_processes):
-            log = (tmp / f"worker{n}.log").open("w")
+            WORKER_LOGS.append(tmp / f"worker{n}.log")
+            log = WORKER_LOGS[-1].open("w")
             processes.append(
                 subprocess.Popen(
                     [sys.executable, "manage.py", *command], cwd=harness.BASE_DIR, env=env, stdout=log, stderr=log
@@ -393,7 +396,7 @@ def press_account_button(base_url: str, channel, resident: Resident) -> str:
     if status != 200:
         sys.exit(f"{channel.name}: pressing the account button through the webhook answered {status}")
     expected = waiting_state(channel, resident)
-    deadline = time.monotonic() + 10  # a worker may write it after the webhook's 200
+    deadline = time.monotonic() + 90  # a worker may write it after the webhook's 200 (and be starting still)
     while True:
         actual = (
             ConversationState.objects.filter(channel=expected.channel, user_key=expected.user_key)
@@ -404,8 +407,10 @@ def press_account_button(base_url: str, channel, resident: Resident) -> str:
             break
         time.sleep(0.1)
     if actual != (expected.state, expected.data):
-        rows = list(ConversationState.objects.values_list("channel", "user_key", "state", "data"))
-        sys.exit(f"the bot's state after the button is not what this script writes: expected {expected}, got {rows}")
+        logs = "".join(f"\n{log}: {log.read_text()[-2000:]}" for log in WORKER_LOGS if log.exists())
+        sys.exit(
+            f"the bot's state after the button is not what this script writes: expected {expected}, got {actual}{logs}"
+        )
     return (
         f"{channel.name} probe: pressing the account button through the webhook wrote {expected} = "
         f"{expected.state} {json.dumps(expected.data)}, the row seeded for everyone else; "
