@@ -135,12 +135,18 @@ def print_table(raw: float, raw_after: float, empties: dict, summaries: dict, st
     def met(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
-    def row(what: str, stack: str, rate: float, notes: list[str]) -> None:
-        rows.append((what, stack, f"{rate:,.0f}/s", f"{rate / raw:.1%}" if raw else "-", "; ".join(notes)))
+    def row(what: str, stack: str, rate: float, notes: list[str], steps: list[dict]) -> None:
+        # Missed even at the lowest rate tried: say so, and that rate's p99, rather than "0/s".
+        lowest = min(steps, key=lambda step: step["rate"], default=None)
+        shown = f"{rate:,.0f}/s" if rate or lowest is None else f"< {lowest['rate']:,.1f}/s"
+        if not rate and lowest is not None:
+            notes = [f"p99 {lowest['p99_ms']:,.0f} ms at {lowest['rate']:,.1f}/s", *notes]
+        rows.append((what, stack, shown, f"{rate / raw:.1%}" if raw else "-", "; ".join(notes)))
 
     for stack, capacity in empties.items():
         cpu = capacity.summary()["cpu_ms"]
-        row("empty Django request", stack, capacity.rate, [f"server CPU {cpu.get('server', 0):.2f} ms"] if cpu else [])
+        notes = [f"server CPU {cpu.get('server', 0):.2f} ms"] if cpu else []
+        row("empty Django request", stack, capacity.rate, notes, capacity.summary()["steps"])
     for (name, stack), summary in summaries.items():
         if name == "api":
             capacity, cpu = summary["capacity"], summary["capacity"]["cpu_ms"]
@@ -149,7 +155,7 @@ def print_table(raw: float, raw_after: float, empties: dict, summaries: dict, st
                 notes.append(
                     f"CPU a request: server {cpu['server']:.1f} ms, PostgreSQL {cpu['PostgreSQL (all of it)']:.1f} ms"
                 )
-            row("API, POST a reading", stack, capacity["rate"], notes)
+            row("API, POST a reading", stack, capacity["rate"], notes, capacity["steps"])
         elif name == "webhooks":
             for channel, figures in summary["channels"].items():
                 rate, e2e = figures["capacity"]["rate"], figures["end_to_end"]
@@ -158,14 +164,14 @@ def print_table(raw: float, raw_after: float, empties: dict, summaries: dict, st
                     f"end to end {e2e:,.0f} readings/s with replies p99 < 1 s (aim >= 100: {met(e2e >= 100)})",
                     f"database {figures['database']}",
                 ]
-                row(f"{channel} webhook", stack, rate, notes)
+                row(f"{channel} webhook", stack, rate, notes, figures["capacity"]["steps"])
         elif name == "runagi":
             complete = summary["complete_rate"]
             notes = [
                 f"{complete:,.0f} complete calls/s with p99 < 1 s (aim >= 200: {met(complete >= 200)})",
                 f"database {summary['database']}",
             ]
-            row("runagi, a whole reading call", "-", summary["rate"], notes)
+            row("runagi, a whole reading call", "-", summary["rate"], notes, summary["steps"])
     heading = ("path", "stack", "p99 < 50 ms", "of raw", "")
     widths = [max(len(r[i]) for r in [heading, *rows]) for i in range(4)]
     for r in [heading, *rows]:
