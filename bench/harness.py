@@ -368,9 +368,9 @@ def write_summary(path: Path | None, summary: dict) -> None:
 def py_spy(out: Path | None, pids: list[int], seconds: float) -> Iterator[None]:
     """py-spy sampling `pids` and their children (the server's workers) into `out` (collapsed stacks), when given.
 
-    --nonblocking: the server is not paused to be sampled, so its latencies stay its own (mostly). --gil: only
-    the thread holding the GIL is sampled, so the profile is the Python CPU a request costs; time waiting on
-    PostgreSQL or a platform (the GIL released) is left out, and is what the steps' latencies minus CPU show.
+    --nonblocking: the server is not paused to be sampled, so its latencies stay its own (mostly). Threads
+    waiting in psycopg for PostgreSQL's answer are sampled too: the round trips are a request's cost as much
+    as its CPU (the steps' "CPU a request" is the CPU alone).
     """
     if out is None:
         yield
@@ -379,7 +379,7 @@ def py_spy(out: Path | None, pids: list[int], seconds: float) -> Iterator[None]:
         subprocess.Popen(
             [
                 *(str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--subprocesses"),
-                *("--nonblocking", "--gil", "--rate", "250", "--format", "raw", "--output", f"{out}.{pid}"),
+                *("--nonblocking", "--rate", "250", "--format", "raw", "--output", f"{out}.{pid}"),
                 *("--duration", str(math.ceil(seconds))),
             ],
             stdout=subprocess.DEVNULL,
