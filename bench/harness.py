@@ -9,8 +9,11 @@ Load is made by a child process (`python bench/harness.py --load-client SPEC`), 
 counted apart from the script's: aiohttp, one keep-alive connection per client. A phase warms up
 with its own requests, then measures N requests or S seconds, whichever ends first. The load
 generators are in LOAD_GENERATORS, by the spec's "mode": "closed" is C clients each sending its
-next request when the last one is answered. A generator of another kind (a fixed arrival rate,
-say) is one more async function with the same arguments and result, and one more entry there.
+next request when the last one is answered (warm-ups); "open" starts requests at a fixed arrival
+rate whether or not earlier ones were answered, each one's latency counted from its scheduled start.
+Load.capacity steps that rate (search_rates) to the highest one whose p99 stays under 50 ms with no
+errors: the figure #17 asks of every hot path. open_loop_calls does the same for a protocol other
+than HTTP (runagi's FastAGI).
 
 Run from a script (`.venv/bin/python bench/<name>.py`), this module puts the repository on
 sys.path first, so `portal` and the apps import as in manage.py.
