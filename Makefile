@@ -51,16 +51,10 @@ lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The hot paths side by side in one run (bench/hotpaths.py, about 15 minutes; BENCH_ARGS=--quick for a
+# short check). The other scripts in bench/ run alone: .venv/bin/python bench/<name>.py --help.
 bench: $(VENV)/.installed-dev
-	$(PY) bench/import_accounts.py
-	$(PY) bench/webhook.py
-	$(PY) bench/agi.py
-	$(PY) bench/agi.py --scenario reading
-	$(PY) bench/api.py
-	$(PY) bench/cabinet.py
-	$(PY) bench/cabinet.py --sqlite
-	$(PY) bench/reminders.py
-	$(PY) bench/login_flood.py
+	$(PY) bench/hotpaths.py $(BENCH_ARGS)
 
 messages: $(VENV)/.installed
 	$(PY) manage.py makemessages --locale uk --locale en --ignore '.venv/*' --ignore 'bench/*' --ignore '*/tests/*' --ignore 'scripts/*' --no-obsolete

@@ -9,8 +9,11 @@ Load is made by a child process (`python bench/harness.py --load-client SPEC`), 
 counted apart from the script's: aiohttp, one keep-alive connection per client. A phase warms up
 with its own requests, then measures N requests or S seconds, whichever ends first. The load
 generators are in LOAD_GENERATORS, by the spec's "mode": "closed" is C clients each sending its
-next request when the last one is answered. A generator of another kind (a fixed arrival rate,
-say) is one more async function with the same arguments and result, and one more entry there.
+next request when the last one is answered (warm-ups); "open" starts requests at a fixed arrival
+rate whether or not earlier ones were answered, each one's latency counted from its scheduled start.
+Load.capacity steps that rate (search_rates) to the highest one whose p99 stays under 50 ms with no
+errors: the figure #17 asks of every hot path. open_loop_calls does the same for a protocol other
+than HTTP (runagi's FastAGI).
 
 Run from a script (`.venv/bin/python bench/<name>.py`), this module puts the repository on
 sys.path first, so `portal` and the apps import as in manage.py.
@@ -96,7 +99,11 @@ def fresh_database(name: str, tmp: Path, *, sqlite: bool) -> Iterator[str]:
 
 @contextlib.contextmanager
 def workspace(name: str, *, sqlite: bool = False) -> Iterator[tuple[str, Path]]:
-    """A fresh database `name` (fresh_database) and a temporary directory for a bench, both removed after."""
+    """A fresh database `name` (fresh_database) and a temporary directory for a bench, both removed after.
+
+    BENCH_SCRATCH_SUFFIX, when set, is appended to the name: two runs of one script at once each drop only their own.
+    """
+    name += os.environ.get("BENCH_SCRATCH_SUFFIX", "")
     with tempfile.TemporaryDirectory(prefix=f"{name}-") as tmp, fresh_database(name, Path(tmp), sqlite=sqlite) as url:
         yield url, Path(tmp)
 
@@ -191,33 +198,54 @@ def migrate(env: dict[str, str], *, cwd: Path = BASE_DIR) -> None:
 # --- The server -------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def uvicorn_server(
-    env: dict[str, str], workers: int, log: Path, *, cwd: Path = BASE_DIR
-) -> Iterator[tuple[str, list[int]]]:
-    """uvicorn serving the portal in `cwd` on a free port of 127.0.0.1; stopped (workers too) on the way out.
+# The serving stacks a bench can put the portal under, by name: each is the production command with its
+# port. "uvicorn": ASGI, portal.asgi (README's command until #17). "gunicorn": WSGI, portal.wsgi, threaded
+# workers (gthread), so that a request waiting on PostgreSQL or a platform's API does not hold a process.
+# PRODUCTION_STACK is README's production command, chosen by `make bench`'s comparison (#17 item 3): an
+# empty request costs about 0.7 ms of server CPU under gunicorn against 3.5 ms under uvicorn (asgiref's
+# thread hops), which bounds every cheap path on 2 cores. bench/hotpaths.py measures both each run.
+STACKS = ("gunicorn", "uvicorn")
+PRODUCTION_STACK = "gunicorn"
+GUNICORN_THREADS = 4
 
-    --no-proxy-headers: the portal itself reads X-Forwarded-For, as far as TRUSTED_PROXIES says.
+
+def stack_command(stack: str, port: int, workers: int) -> list[str]:
+    """The command serving the portal under `stack` on 127.0.0.1:`port` with `workers` processes.
+
+    uvicorn: --no-proxy-headers, the portal itself reads X-Forwarded-For, as far as TRUSTED_PROXIES says.
+    gunicorn: no access log (its default), its X-Forwarded-* handling limited to what it does for 127.0.0.1.
     """
+    if stack == "uvicorn":
+        return [
+            *(sys.executable, "-m", "uvicorn", "portal.asgi:application", "--host", "127.0.0.1", "--port", str(port)),
+            *("--workers", str(workers), "--no-access-log", "--no-proxy-headers", "--log-level", "warning"),
+        ]
+    if stack == "gunicorn":
+        return [
+            *(sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}"),
+            *("--workers", str(workers), "--worker-class", "gthread", "--threads", str(GUNICORN_THREADS)),
+            *("--log-level", "warning"),
+        ]
+    sys.exit(f"unknown serving stack {stack!r}: one of {', '.join(STACKS)}")
+
+
+def stack_name(stack: str, workers: int) -> str:
+    if stack == "gunicorn":
+        import importlib.metadata
+
+        version = importlib.metadata.version("gunicorn")
+        return f"gunicorn {version} (WSGI, gthread) --workers {workers} --threads {GUNICORN_THREADS}"
+    return f"uvicorn {uvicorn_flavour()} (ASGI) --workers {workers}"
+
+
+@contextlib.contextmanager
+def serve(
+    stack: str, env: dict[str, str], workers: int, log: Path, *, cwd: Path = BASE_DIR
+) -> Iterator[tuple[str, list[int]]]:
+    """The portal in `cwd` served under `stack` on a free port of 127.0.0.1; stopped (workers too) on the way out."""
     port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "portal.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--no-access-log",
-        "--no-proxy-headers",
-        "--log-level",
-        "warning",
-    ]
     with log.open("w") as out:
-        server = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(stack_command(stack, port, workers), cwd=cwd, env=env, stdout=out, stderr=out)
     base_url = f"http://127.0.0.1:{port}"
     descendants: set[int] = set()
     try:
@@ -225,7 +253,7 @@ def uvicorn_server(
         procs = _processes()
         descendants = {pid for pid in procs if _descends(pid, [server.pid], procs)}
         if len(descendants) < workers:
-            sys.exit(f"uvicorn started {len(descendants)} worker processes, not {workers}")
+            sys.exit(f"{stack} started {len(descendants)} worker processes, not {workers}")
         yield base_url, [server.pid]
     finally:
         if server.poll() is None:
@@ -235,9 +263,16 @@ def uvicorn_server(
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-        for pid in descendants:  # only if uvicorn left them behind
+        for pid in descendants:  # only if the server left them behind
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def uvicorn_server(
+    env: dict[str, str], workers: int, log: Path, *, cwd: Path = BASE_DIR
+) -> contextlib.AbstractContextManager[tuple[str, list[int]]]:
+    """uvicorn serving the portal (serve("uvicorn", ...))."""
+    return serve("uvicorn", env, workers, log, cwd=cwd)
 
 
 def _free_port() -> int:
@@ -247,16 +282,17 @@ def _free_port() -> int:
 
 
 def _wait_until_up(base_url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
+    # Generous: on a 2-core machine other work shares, two workers importing Django took over a minute.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            sys.exit(f"uvicorn exited ({server.returncode}):\n{log.read_text()[-3000:]}")
+            sys.exit(f"the server exited ({server.returncode}):\n{log.read_text()[-3000:]}")
         with contextlib.suppress(OSError), urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
             if response.status == 200:
                 time.sleep(1)  # the second worker may still be importing
                 return
         time.sleep(0.2)
-    sys.exit(f"uvicorn did not answer /healthz within 60 s:\n{log.read_text()[-3000:]}")
+    sys.exit(f"the server did not answer /healthz within 180 s:\n{log.read_text()[-3000:]}")
 
 
 def post_json(url: str, body: dict, headers: dict[str, str], *, timeout: float = 30) -> tuple[int, bytes]:
@@ -285,6 +321,150 @@ def server_versions() -> str:
 
     version = connection.cursor().connection.info.server_version
     return f"PostgreSQL {version // 10000}.{version % 10000}"
+
+
+# --- Baselines ----------------------------------------------------------------------------------------
+
+
+def machine_load() -> str:
+    """uptime's load averages and the cores: what a run's figures were measured under."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} (1, 5, 15 min) on {os.cpu_count()} cores"
+
+
+def raw_insert_rate(url: str, seconds: float = 5.0) -> float:
+    """PostgreSQL's own pace here: single-row INSERTs of a reading-like row, autocommit, one psycopg connection.
+
+    The table is a copy of readings_reading (migrated first) with its defaults, checks and indexes, the
+    unique receipt and the one-standing-reading-per-meter index included; its foreign keys are not copied.
+    """
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("DROP TABLE IF EXISTS bench_raw")
+        connection.execute("CREATE TABLE bench_raw (LIKE readings_reading INCLUDING ALL)")
+        insert = (
+            "INSERT INTO bench_raw (meter_id, period, value1, consumption1, status, review_reason, review_note,"
+            " channel, channel_user_key, submitted_at, receipt) VALUES (%s, %s, %s, %s, 'accepted', '', '', 'api',"
+            " '', now(), %s)"
+        )
+        period = dt.date(2026, 10, 1)
+        done, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            connection.execute(insert, (done, period, 1250, 100, f"{done:08d}"))
+            done += 1
+        rate = done / (time.perf_counter() - started)
+        connection.execute("DROP TABLE bench_raw")
+    return rate
+
+
+def write_summary(path: Path | None, summary: dict) -> None:
+    """A script's figures as JSON, for bench/hotpaths.py's table (nothing when `path` is None)."""
+    if path is not None:
+        path.write_text(json.dumps(summary, indent=1))
+
+
+# --- Profiles -----------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def py_spy(out: Path | None, pids: list[int], seconds: float) -> Iterator[None]:
+    """py-spy sampling `pids` and their children (the server's workers) into `out` (collapsed stacks), when given.
+
+    --nonblocking: the server is not paused to be sampled, so its latencies stay its own (mostly). Threads
+    waiting in psycopg for PostgreSQL's answer are sampled too: the round trips are a request's cost as much
+    as its CPU (the steps' "CPU a request" is the CPU alone).
+    """
+    if out is None:
+        yield
+        return
+    spies = [
+        subprocess.Popen(
+            [
+                *(str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--subprocesses"),
+                *("--nonblocking", "--rate", "250", "--format", "raw", "--output", f"{out}.{pid}"),
+                *("--duration", str(math.ceil(seconds))),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid in pids
+    ]
+    try:
+        yield
+    finally:
+        for spy in spies:
+            try:
+                spy.wait(timeout=seconds + 30)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+                spy.wait()
+        with out.open("w") as merged:
+            for pid in pids:
+                part = Path(f"{out}.{pid}")
+                if part.exists():
+                    merged.write(part.read_text())
+                    part.unlink()
+
+
+def profile_summary(collapsed: Path, top: int = 22) -> str:
+    """Where the server's samples went while it handled a request: the heaviest functions (inclusive) of the
+    project and its libraries, the plumbing between them (threads, asgiref, Django's handler chain) left
+    out, and the samples' own (self) time by package — psycopg's waits are PostgreSQL round trips."""
+    if not collapsed.exists() or not collapsed.stat().st_size:
+        return f"profile: py-spy wrote nothing to {collapsed} (is it installed, may it ptrace here?)"
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        frames = [f for f in stack.split(";") if not f.lstrip().startswith(("process ", "thread ", "spawn_main"))]
+        # A worker waiting for a request is not a cost: only samples inside a request's handling count.
+        if not any(marker in frame for frame in frames for marker in _HANDLING):
+            continue
+        n = int(count)
+        total += n
+        for name in {_frame_name(frame) for frame in frames}:
+            if not name.endswith(_PLUMBING):
+                inclusive[name] += n
+        own[_frame_name(frames[-1]).rsplit("(", 1)[-1].split("/")[0].rstrip(")")] += n
+    if not total:
+        return f"profile: no samples inside a request in {collapsed}"
+    lines = [f"profile ({collapsed}): {total:,} samples inside a request; inclusive share, heaviest first:"]
+    lines += [f"  {count / total:6.1%}  {name}" for name, count in inclusive.most_common(top) if count / total >= 0.01]
+    lines.append(
+        "  own time by package: " + ", ".join(f"{area} {count / total:.0%}" for area, count in own.most_common(10))
+    )
+    return "\n".join(lines)
+
+
+# Frames that mean "handling a request" (Django's handler, runagi's call), and frames that only carry one.
+_HANDLING = ("get_response", "convert_exception_to_response", "runagi", "conversation/phone")
+_PLUMBING = (
+    "(threading.py)",
+    "(concurrent/futures/thread.py)",
+    "(asgiref/sync.py)",
+    "(asgiref/current_thread_executor.py)",
+    "(django/core/handlers/exception.py)",
+    "(django/core/handlers/base.py)",
+    "(django/utils/deprecation.py)",
+    "(django/views/generic/base.py)",
+    "(multiprocessing/spawn.py)",
+    "(<string>)",
+)
+
+
+def _frame_name(frame: str) -> str:
+    """ "function (path/to/file.py:12)" → "function (file area)": a site-package by its package, ours by its path."""
+    name, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    if "site-packages/" in path:
+        path = path.split("site-packages/", 1)[1]
+    elif str(BASE_DIR) in path:
+        path = path.split(str(BASE_DIR) + "/", 1)[1]
+    return f"{name} ({path})"
 
 
 # --- The window ---------------------------------------------------------------------------------------
@@ -371,6 +551,9 @@ class Phase:
     latencies_ms: list[float]
     seconds: float
     ok_status: str = "200"
+    # Open loop: each request's scheduled start on time.monotonic's clock (CLOCK_MONOTONIC, the same in
+    # every process of this machine), for latencies measured elsewhere (a reply reaching a platform's fake).
+    scheduled: list[float] = field(default_factory=list)
 
     @property
     def ok(self) -> int:
@@ -394,6 +577,173 @@ class Run:
     idle: float  # share of the machine idle during the measured phase
     pg: dict[str, int]  # pg_stat_database deltas over the measured phase, and peak connections
     busiest_others: list[str]  # other processes that took CPU meanwhile
+
+
+def step_count(rates: "Rates", rate: float) -> int:
+    """Requests in a step at `rate`: rates.seconds' worth, at least rates.least unless that takes over 3 x as long."""
+    return max(1, math.ceil(rate * rates.seconds), min(rates.least, math.ceil(rate * rates.seconds * 3)))
+
+
+def search_rates(rates: "Rates", step: Callable[[float], bool]) -> float:
+    """Offer rates to `step` (True: the aim was met at that rate) as Load.capacity says; the highest rate met."""
+    rate, met, missed = rates.start, 0.0, 0.0
+    while True:  # up, doubling, until a step misses
+        if step(rate):
+            met = rate
+            if rate >= rates.top:
+                break
+            rate = min(rates.top, rate * 2)
+        else:
+            missed = rate
+            break
+    while not met and rate > rates.start / 4:  # even the first missed: down, halving, until one meets
+        rate /= 2
+        if step(rate):
+            met = rate
+        else:
+            missed = rate
+    for _ in range(rates.refine if missed and met else 0):
+        rate = math.sqrt(met * missed)
+        if step(rate):
+            met = rate
+        else:
+            missed = rate
+    return met
+
+
+def open_loop_calls(rate: float, items: list, call: Callable[[object], str | None], *, threads: int = 200) -> dict:
+    """Open loop for a protocol other than HTTP: call(item) for each item, item k started k/rate s after the
+    first on a pool of `threads` threads, whether or not earlier ones ended. Returns each one's latency in ms
+    from its scheduled start (so a backlog counts), the problems call() named, and the wall time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    latencies: list[float] = []
+    problems: list[str] = []
+    lock = threading.Lock()
+
+    def one(item, at: float) -> None:
+        try:
+            problem = call(item)
+        except OSError as error:
+            problem = f"{type(error).__name__}: {error}"
+        took = (time.monotonic() - at) * 1000
+        with lock:
+            latencies.append(took)
+            if problem:
+                problems.append(problem)
+
+    started = time.monotonic() + 0.01
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for k, item in enumerate(items):
+            at = started + k / rate
+            time.sleep(max(0.0, at - time.monotonic()))
+            pool.submit(one, item, at)
+    return {
+        "latencies_ms": latencies,
+        "problems": problems,
+        "seconds": max(time.monotonic() - started, len(items) / rate),
+    }
+
+
+@dataclass(frozen=True)
+class Rates:
+    """How Load.capacity steps the arrival rate, and the aim a step must meet."""
+
+    start: float = 10.0  # requests a second offered first; doubled after each step that meets the aim
+    top: float = 2560.0  # no rate above this is tried
+    seconds: float = 4.0  # each step's length
+    least: int = 50  # requests a step has at least (in at most 3 x seconds), so its p99 is not just its slowest
+    refine: int = 2  # bisecting steps between the last rate met and the first missed
+    p99_ms: float = 50.0
+    timeout: float = 10.0  # a request unanswered this long counts as an error
+
+
+@dataclass
+class Step:
+    rate: float  # offered, requests a second
+    run: Run
+    missed: str  # what missed the aim, "" when met
+
+    def line(self) -> str:
+        m = self.run.measured
+        rate = self.run.cpu.get("server", 0), self.run.cpu.get("PostgreSQL (all of it)", 0)
+        sent = m.sent / m.seconds if m.seconds else 0
+        per = (
+            ", ".join(
+                f"{name} {used * 1000 / sent:.1f} ms" for name, used in zip(("server", "PostgreSQL"), rate, strict=True)
+            )
+            if sent
+            else ""
+        )
+        return (
+            f"{self.rate:>7,.0f}/s offered: {m.ok:,} of {m.sent:,} ok in {m.seconds:.1f} s, "
+            f"p50 {m.percentile(50):,.1f} ms, p99 {m.percentile(99):,.1f} ms, "
+            f"max {max(m.latencies_ms, default=float('nan')):,.1f} ms; CPU a request: {per}; "
+            f"machine idle {self.run.idle * 100:.0f}% — " + (f"MISSED: {self.missed}" if self.missed else "met")
+        )
+
+
+@dataclass
+class Capacity:
+    name: str
+    rates: Rates
+    warmup: Phase
+    steps: list[Step] = field(default_factory=list)
+    profile: str = ""
+    profiled: Step | None = None  # the step run under the profiler, apart from the figures
+
+    @property
+    def answered(self) -> int:
+        """Requests answered ok over the whole search: warm-up, steps, the profiled step."""
+        steps = [*self.steps, *([self.profiled] if self.profiled else [])]
+        return self.warmup.ok + sum(step.run.measured.ok for step in steps)
+
+    @property
+    def best(self) -> Step | None:
+        """The highest rate met below the lowest rate missed (a rate met above a miss is luck, not capacity)."""
+        lowest_missed = min((step.rate for step in self.steps if step.missed), default=math.inf)
+        met = [step for step in self.steps if not step.missed and step.rate < lowest_missed]
+        return max(met, key=lambda step: step.rate, default=None)
+
+    @property
+    def rate(self) -> float:
+        return self.best.rate if self.best else 0.0
+
+    def summary(self) -> dict:
+        best = self.best
+        return {
+            "name": self.name,
+            "rate": self.rate,
+            "p99_ms": best.run.measured.percentile(99) if best else None,
+            "p50_ms": best.run.measured.percentile(50) if best else None,
+            "steps": [
+                {"rate": step.rate, "p99_ms": step.run.measured.percentile(99), "missed": step.missed}
+                for step in self.steps
+            ],
+            "cpu_ms": {
+                part: used * 1000 / (best.run.measured.sent / best.run.measured.seconds)
+                for part, used in best.run.cpu.items()
+            }
+            if best
+            else {},
+            "idle": best.run.idle if best else None,
+        }
+
+    def print(self) -> None:
+        best = self.best
+        print(
+            f"{self.name}: highest arrival rate with p99 < {self.rates.p99_ms:g} ms and no errors: "
+            + (
+                f"{best.rate:,.0f}/s (p50 {best.run.measured.percentile(50):.1f} ms, "
+                f"p99 {best.run.measured.percentile(99):.1f} ms)"
+                if best
+                else f"none (not even {self.rates.start:g}/s)"
+            )
+        )
+        for step in self.steps:
+            print(f"  {step.line()}")
+        if self.profile:
+            print(self.profile)
 
 
 # --- Load ---------------------------------------------------------------------------------------------
@@ -458,17 +808,7 @@ class Load:
         `measured_count` is told how the warm-up went and says how many requests to measure (at most
         `requests`); it may seed more meanwhile. Without it, `requests` are measured.
         """
-        name = target.name
-        spec = {
-            "mode": self.mode,
-            "url": target.url,
-            "method": target.method,
-            "headers": target.headers,
-            "requests": str(target.requests) if target.requests else None,
-            "signature": target.signature.__dict__ if target.signature else None,
-            "seconds": self.seconds,
-            "clients": self.clients,
-        }
+        name, spec = target.name, self._spec(target)
         print(f"{name}: warming up with {self.warmup:,} requests ...", flush=True)
         warmup, _ = self._client({**spec, "first": 0, "count": self.warmup}, None)
         warmup.ok_status = target.ok_status
@@ -480,6 +820,21 @@ class Load:
         with sampler.sampling():
             measured, marks = self._client({**spec, "first": self.warmup, "count": count}, server_pids)
         measured.ok_status = target.ok_status
+        return self._summarise(name, warmup, measured, count, marks, sampler)
+
+    def _spec(self, target: Target) -> dict:
+        return {
+            "mode": self.mode,
+            "url": target.url,
+            "method": target.method,
+            "headers": target.headers,
+            "requests": str(target.requests) if target.requests else None,
+            "signature": target.signature.__dict__ if target.signature else None,
+            "seconds": self.seconds,
+            "clients": self.clients,
+        }
+
+    def _summarise(self, name: str, warmup: Phase, measured: Phase, count: int, marks: dict, sampler) -> "Run":
         (cpu0, pg0), (cpu1, pg1) = marks["start"], marks["done"]
         cpu = {part: (cpu1[part] - cpu0[part]) / CLK_TCK for part in cpu1 if part not in ("machine", "others")}
         others: Counter[str] = Counter()
@@ -497,6 +852,81 @@ class Load:
         pg = {key: pg1[key] - pg0[key] for key in pg1}
         pg |= {"peak_here": sampler.peak_here, "peak_all": sampler.peak_all, "max_connections": sampler.max_connections}
         return Run(name, warmup, measured, count, cpu, idle, pg, busiest)
+
+    def capacity(
+        self,
+        target: Target,
+        server_pids: list[int],
+        sampler: "ConnectionSampler",
+        rates: "Rates",
+        *,
+        prepare: Callable[[int], None] | None = None,
+        check: Callable[[Phase, int], str] | None = None,
+        profile: Path | None = None,
+    ) -> "Capacity":
+        """The highest open-loop arrival rate at which `target` meets the aim: p99 under rates.p99_ms, no errors.
+
+        After a closed-loop warm-up of `warmup` requests (every worker and connection touched), steps of
+        `rates.seconds` (and at least rates.least requests) each offer the load at a fixed rate
+        (open_loop), the rate doubling from rates.start until a step misses the aim or rates.top is
+        reached (halving instead while none has met it, down to rates.start / 4), then `rates.refine`
+        steps bisect (geometrically) between the last rate met and the first missed. Each step uses the
+        next requests of `target.requests`; `prepare(end)` is told, before a step, that requests up to
+        `end` are needed (to seed them), and `check(phase, first)`, after it, may name what the step got
+        wrong beyond its answers (a reading lost or doubled): "" when nothing.
+
+        With `profile`, one more step at the highest rate met (or the lowest tried) runs under py-spy,
+        its samples of the server's processes written there and summed up in `Capacity.profile`.
+        """
+        spec = self._spec(target)
+        print(f"{target.name}: warming up with {self.warmup:,} requests ...", flush=True)
+        if prepare:
+            prepare(self.warmup)
+        warmup, _ = self._client(
+            {
+                **spec,
+                "mode": "closed",
+                "clients": min(8, self.clients),
+                "seconds": 120,
+                "first": 0,
+                "count": self.warmup,
+            },
+            None,
+        )
+        warmup.ok_status = target.ok_status
+        result = Capacity(target.name, rates, warmup)
+        first = self.warmup
+
+        def step(rate: float, record: Path | None = None) -> bool:
+            nonlocal first
+            count = step_count(rates, rate)
+            if prepare:
+                prepare(first + count)
+            time.sleep(1.2)  # PostgreSQL's counters of what went before arrive; a missed step's queue drains
+            with sampler.sampling(), py_spy(record, server_pids, count / rate + 2):
+                phase, marks = self._client(
+                    {**spec, "mode": "open", "rate": rate, "timeout": rates.timeout, "first": first, "count": count},
+                    server_pids,
+                )
+            phase.ok_status = target.ok_status
+            run = self._summarise(f"{target.name} at {rate:,.0f}/s", warmup, phase, count, marks, sampler)
+            problem = check(phase, first) if check else ""
+            first += count
+            missed = [
+                *([f"p99 {phase.percentile(99):,.1f} ms"] if not phase.percentile(99) < rates.p99_ms else []),
+                *([f"{phase.errors:,} errors {dict(phase.statuses)}"] if phase.errors else []),
+                *([problem] if problem else []),
+            ]
+            result.steps.append(Step(rate, run, "; ".join(missed)))
+            print(f"  {result.steps[-1].line()}", flush=True)
+            return not missed
+
+        search_rates(rates, step)
+        if profile is not None:
+            step(result.rate or min(s.rate for s in result.steps), profile)
+            result.profile = profile_summary(profile)
+            result.profiled = result.steps.pop()  # slower under the profiler: not one of the figures
+        return result
 
     def _client(self, spec: dict, server_pids: list[int] | None) -> tuple[Phase, dict]:
         """One phase of load from a child process; with `server_pids`, CPU and PostgreSQL counters around it."""
@@ -545,8 +975,9 @@ def load_client(spec_path: Path) -> None:
 async def _load(spec: dict, requests: list[dict] | None) -> dict:
     import aiohttp
 
-    connector = aiohttp.TCPConnector(limit=spec["clients"])
-    timeout = aiohttp.ClientTimeout(total=30)
+    # Open loop: as many connections as requests in flight; a request waiting for one still counts its wait.
+    connector = aiohttp.TCPConnector(limit=spec["clients"] if spec["mode"] == "closed" else 2000)
+    timeout = aiohttp.ClientTimeout(total=spec.get("timeout") or 30)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=spec["headers"]) as session:
         print("start", flush=True)
         result = await LOAD_GENERATORS[spec["mode"]](session, spec, requests)
@@ -590,7 +1021,49 @@ async def closed_loop(session, spec: dict, requests: list[dict] | None) -> dict:
     }
 
 
-LOAD_GENERATORS = {"closed": closed_loop}
+async def open_loop(session, spec: dict, requests: list[dict] | None) -> dict:
+    """Requests first..first+count-1 offered at spec["rate"] a second: request k starts k/rate s after the
+    first whether or not earlier ones were answered, and its latency counts from that scheduled start, so a
+    server that falls behind shows its queue in the latencies (no coordinated omission)."""
+    import aiohttp
+
+    first, count, rate = spec["first"], spec["count"], spec["rate"]
+    signature = Signature(**spec["signature"]) if spec["signature"] else None
+    statuses: Counter[str] = Counter()
+    latencies = [math.nan] * count
+    scheduled = [0.0] * count
+
+    async def one(k: int, at: float) -> None:
+        url, body, headers = _request(spec, requests[first + k] if requests is not None else {}, signature)
+        try:
+            async with session.request(spec["method"], url, data=body, headers=headers) as response:
+                await response.read()
+                status = str(response.status)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            status = type(error).__name__
+        latencies[k] = (time.monotonic() - at) * 1000
+        statuses[status] += 1
+
+    tasks = []
+    started = time.monotonic() + 0.01
+    for k in range(count):
+        scheduled[k] = at = started + k / rate
+        delay = at - time.monotonic()
+        # Behind schedule (this process is short of CPU), the request still starts now, late, and its
+        # latency counts from when it was due.
+        await asyncio.sleep(max(0.0, delay))
+        tasks.append(asyncio.create_task(one(k, at)))
+    await asyncio.gather(*tasks)
+    return {
+        "sent": count,
+        "statuses": dict(statuses),
+        "latencies_ms": latencies,
+        "seconds": max(time.monotonic() - started, count / rate),
+        "scheduled": scheduled,
+    }
+
+
+LOAD_GENERATORS = {"closed": closed_loop, "open": open_loop}
 
 
 def _request(spec: dict, request: dict, signature: Signature | None) -> tuple[str, bytes | None, dict | None]:
@@ -617,7 +1090,7 @@ def cpu_snapshot(server_pids: list[int], client_pid: int) -> dict:
     idle = ticks[3] + ticks[4]  # idle + iowait
     mine = server | postgres | {client_pid, os.getpid()}
     return {
-        "uvicorn": sum(procs[pid]["cpu"] for pid in server),
+        "server": sum(procs[pid]["cpu"] for pid in server),
         # Backends that ended meanwhile are counted in the postmaster's children's time.
         "PostgreSQL (all of it)": sum(procs[pid]["cpu"] for pid in postgres)
         + sum(procs[pid]["children"] for pid in postmaster),
@@ -748,7 +1221,7 @@ def print_runs(runs: list[Run]) -> None:
         parts = ", ".join(f"{part} {used * 100:.0f}%" for part, used in run.cpu.items())
         per_request = ", ".join(
             f"{part} {run.cpu[part] * 1000 / rate:.1f} ms"
-            for part in ("uvicorn", "PostgreSQL (all of it)")
+            for part in ("server", "PostgreSQL (all of it)")
             if (rate := run.measured.sent / run.measured.seconds)
         )
         busiest = f" [of which {', '.join(run.busiest_others)}]" if run.busiest_others else ""
