@@ -143,21 +143,23 @@ INSTALLED_APPS = [
     "botbridge",
 ]
 
+# The "Lean" ones are Django's (or django-csp's) own, left out on the API's and the webhooks'
+# paths where they have nothing to do (portal/lean.py).
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "portal.lean.LeanCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "portal.lean.LeanSessionMiddleware",
     "portal.language.ChosenLanguageMiddleware",
     # Refuses a NUL in the address (400) and a body over its path's limit (413) before anything reads them.
     "portal.guards.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.lean.LeanCsrfViewMiddleware",
+    "portal.lean.LeanAuthenticationMiddleware",
+    "portal.lean.LeanMessageMiddleware",
     # The audit trail records who made a change in a request (admin, the cabinet, the API).
     "simple_history.middleware.HistoryRequestMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.lean.LeanXFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into a 429 (accounts/login_attempts.py).
     "accounts.login_attempts.LockoutMiddleware",
 ]
@@ -485,7 +487,8 @@ SIGNUP_RATE = env_rate("SIGNUP_RATE", "10/hour")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        # Knox's, in one query (accounts/tokens.py).
+        "accounts.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
