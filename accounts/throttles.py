@@ -1,4 +1,4 @@
-"""Rate limits counted in Redis in one round trip, and sign-up attempts per client address.
+"""Rate limits counted in Redis in one round trip (the API's), and sign-up attempts per client address.
 
 DRF's rate throttle keeps each client's request times as a list in the cache: a GET and then
 a SET, two round trips to Redis on every request it lets through. SlidingLogThrottle keeps the
@@ -86,7 +86,9 @@ class SlidingLogThrottle(SimpleRateThrottle):
         return False
 
 
-class SignUpThrottle(SlidingLogThrottle):
+class SignUpThrottle(SimpleRateThrottle):
+    """DRF's own: sign-up is no hot path, and its tests break the cache itself."""
+
     scope = "signup"
 
     def get_rate(self) -> str:
