@@ -339,7 +339,8 @@ class Outcome:
 
 
 def reading_outcome(reading: Reading) -> Outcome:
-    return Outcome(reading=reading, cost=reading_cost(reading), next_window=window_for_period(reading.period))
+    next_window = window_for_period(reading.period, stamp=getattr(reading, "calendar_stamp", UNREAD))
+    return Outcome(reading=reading, cost=reading_cost(reading), next_window=next_window)
 
 
 def reading_cost(reading: Reading) -> Decimal | None:
@@ -371,7 +372,7 @@ def reading_state(
         state = State.CONTROL
     elif status in (Reading.Status.REJECTED, Reading.Status.NEEDS_REVIEW):
         state = State.REJECTED if status == Reading.Status.REJECTED else State.IN_REVIEW
-        shown = period_window or window_for_period(reading.period)
+        shown = period_window or window_for_period(reading.period, stamp=getattr(reading, "calendar_stamp", UNREAD))
         if today <= shown.closes:  # a corrected reading sent now still counts for the period
             resend_until = shown.closes
     elif passed_to_billing(reading):

@@ -129,6 +129,8 @@ def reading_submit(
         reading._history_user = submitted_by  # the audit trail's "who" outside a web request too
         audited_insert(reading)
     reading.exported_at = None  # just made: no export has it (readings.selectors.passed_to_billing)
+    # The calendar it was judged by: its windows are worked out again without a query (selectors).
+    reading.calendar_stamp = meter.calendar_stamp
     return reading
 
 

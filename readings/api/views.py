@@ -181,7 +181,7 @@ class ReadingsView(ThrottledPost):
         )
         body = io.ReadingOut(reading).data
         if reading.status == Reading.Status.CONTROL:
-            window = selectors.window_for_period(reading.period, stamp=reading.meter.calendar_stamp)
+            window = selectors.window_for_period(reading.period, stamp=reading.calendar_stamp)
             body["next_window"] = window.status_on(timezone.localdate())
         return Response(body, status=status.HTTP_201_CREATED)
 
