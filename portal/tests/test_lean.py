@@ -60,10 +60,12 @@ def test_the_api_takes_a_cookie_session_with_the_csrf_token():
     assert answer.status_code == 400  # past CSRF, to the linking rules: no such account
 
 
+@pytest.mark.parametrize("client_class", [Client, AsyncClient])
 @pytest.mark.parametrize("path", ["/telegram/webhook/", "/viber/webhook/", "/messenger/webhook/"])
-def test_a_webhook_sets_no_cookie_and_needs_no_session(path, settings):
+def test_a_webhook_sets_no_cookie_and_needs_no_session(path, client_class, settings):
     settings.TELEGRAM_BOT_TOKEN = ""
-    answer = Client().post(path, "{}", content_type="application/json")
+    post = client_class().post if client_class is Client else async_to_sync(client_class().post)
+    answer = post(path, "{}", content_type="application/json")
     assert answer.status_code < 500
     assert not answer.cookies
     assert "Content-Security-Policy" not in answer
