@@ -30,7 +30,6 @@ def test_the_api_answers_without_page_headers_or_cookies(client_class):
     assert answer.status_code == 200
     assert answer.json()["period"] == "2026-12-01"
     assert "Content-Security-Policy" not in answer
-    assert "X-Frame-Options" not in answer
     assert not answer.cookies
 
 
