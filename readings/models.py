@@ -164,6 +164,18 @@ class CalendarOverride(models.Model):
         return f"{self.date:%d.%m.%Y} ({kind})"
 
 
+class CalendarVersion(models.Model):
+    """One row whose `stamp` changes with every change of the calendar overrides, by any path
+    (services, admin, bulk writes, TRUNCATE): database triggers set it (migration 0016). Windows
+    are remembered per (day, stamp), so a change made in one process is seen by all at once.
+    No row (a test's flush): nothing is remembered."""
+
+    stamp = models.CharField(max_length=36)
+
+    def __str__(self) -> str:
+        return self.stamp
+
+
 class IdempotencyKey(models.Model):
     """The first successful answer to a POST sent with an Idempotency-Key, to repeat on retries."""
 

@@ -6,16 +6,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.errors import AccountMeterMismatch, MeterNotLinked, MeterRequired
 from accounts.models import Meter, PersonalAccount, User
 from accounts.numbers import meter_serial_normalize
-from accounts.selectors import account_link_get
+from accounts.selectors import account_link_get, linked_account
 from readings import window
-from readings.models import CalendarOverride, ExportBatch, ExportedReading, Reading, ReadingPhoto
+from readings.models import CalendarOverride, CalendarVersion, ExportBatch, ExportedReading, Reading, ReadingPhoto
 from readings.rules import JumpRule
 from readings.states import ReadingState, State, receipt_line, replaces_line
 from readings.tariffs import estimate_cost
@@ -48,15 +48,56 @@ def working_calendar(around: dt.date) -> window.WorkingCalendar:
     return window.WorkingCalendar(dict(overrides))
 
 
-def window_on(day: dt.date | None = None) -> window.Window:
-    """The window containing `day` (default: today in Kyiv), or the next one."""
+def calendar_stamp() -> str | None:
+    """The calendar's version (readings.models.CalendarVersion), or None when there is none."""
+    return CalendarVersion.objects.filter(pk=1).values_list("stamp", flat=True).first()
+
+
+def calendar_stamp_subquery() -> Subquery:
+    """calendar_stamp as a column of another query: the submission reads it with the meter's lock."""
+    return Subquery(CalendarVersion.objects.filter(pk=1).values("stamp")[:1])
+
+
+# Windows worked out in this process, by (what, date, policy) under one calendar stamp. The stamp
+# comes from the database on every use, so a change of the calendar anywhere is seen at once;
+# the memo only spares the overrides' query and the reckoning. Not state: losing it loses nothing.
+_windows: dict[tuple, window.Window] = {}
+_windows_stamp: list[str | None] = [None]
+UNREAD = object()
+WINDOWS_REMEMBERED = 4096
+
+
+def _window_memo(key: tuple, stamp, reckon) -> window.Window:
+    if stamp is UNREAD:
+        stamp = calendar_stamp()  # read before the overrides: a change between them only costs a miss
+    if stamp is None:
+        return reckon()
+    if _windows_stamp[0] != stamp:
+        _windows.clear()
+        _windows_stamp[0] = stamp
+    key = (*key, window_policy())
+    found = _windows.get(key)
+    if found is None:
+        if len(_windows) >= WINDOWS_REMEMBERED:  # any date can be asked for (the API's ?on=)
+            _windows.clear()
+        found = _windows[key] = reckon()
+    return found
+
+
+def window_on(day: dt.date | None = None, *, stamp=UNREAD) -> window.Window:
+    """The window containing `day` (default: today in Kyiv), or the next one. `stamp`: the
+    calendar_stamp the caller has read already, to save its query."""
     day = day or timezone.localdate()
     window.check_in_range(day)  # before the calendar's query, which reckons two months either side
-    return window.window_on(day, window_policy(), working_calendar(day))
+    return _window_memo(("on", day), stamp, lambda: window.window_on(day, window_policy(), working_calendar(day)))
 
 
-def window_for_period(period: dt.date) -> window.Window:
-    return window.window_for_period(period, window_policy(), working_calendar(period))
+def window_for_period(period: dt.date, *, stamp=UNREAD) -> window.Window:
+    return _window_memo(
+        ("for", period),
+        stamp,
+        lambda: window.window_for_period(period, window_policy(), working_calendar(period)),
+    )
 
 
 def window_move(*, changes: Mapping[dt.date, bool | None]) -> tuple[window.Window, window.Window] | None:
@@ -97,12 +138,15 @@ def readings_with_previous(readings: QuerySet[Reading]) -> QuerySet[Reading]:
 def meter_usual_monthly(*, meter: Meter, period: dt.date) -> Decimal | None:
     """The meter's usual total kWh a month over its last accepted readings before `period`."""
     history = list(
-        Reading.objects.filter(
-            meter=meter, status=Reading.Status.ACCEPTED, period__lt=period, consumption1__isnull=False
-        )
-        .order_by("-period")
+        _accepted_before(meter, period)
+        .filter(consumption1__isnull=False)
         .only("period", "consumption1", "consumption2", "consumption3")[:USUAL_HISTORY_READINGS]
     )
+    return _usual_monthly(history)
+
+
+def _usual_monthly(history: Sequence[Reading]) -> Decimal | None:
+    """`history`: accepted readings with their consumption, latest first."""
     if not history:
         return None
     if len(history) == 1:
@@ -111,6 +155,42 @@ def meter_usual_monthly(*, meter: Meter, period: dt.date) -> Decimal | None:
     months = months_between(history[-1].period, history[0].period)
     used = sum(sum(reading.consumption) for reading in history[:-1])
     return Decimal(used) / months
+
+
+@dataclass(frozen=True)
+class SubmissionBase:
+    """What a new reading of a meter for a period is weighed against."""
+
+    previous: Reading | None  # reading_previous
+    usual_monthly: Decimal | None  # meter_usual_monthly
+    standing: list[Reading]  # the period's standing reading (at most one), which a new one supersedes
+    receipt_taken: bool  # whether some reading already has the receipt asked about
+
+
+def submission_base(*, meter: Meter, period: dt.date, receipt: str) -> SubmissionBase:
+    """reading_previous, meter_usual_monthly, the period's standing reading and whether `receipt`
+    is taken, in one query: every row it needs and no other (at most eight), sorted out here."""
+    accepted = _accepted_before(meter, period)
+    wanted = (
+        Q(pk__in=accepted.values("pk")[:1])
+        | Q(pk__in=accepted.filter(consumption1__isnull=False).values("pk")[:USUAL_HISTORY_READINGS])
+        | Q(period=period, status__in=STANDING)
+    )
+    rows = list(Reading.objects.filter(Q(meter=meter) & wanted | Q(receipt=receipt)).order_by("-period"))
+    before = [
+        row
+        for row in rows
+        if row.meter_id == meter.pk and row.status == Reading.Status.ACCEPTED and row.period < period
+    ]
+    # Accepted readings of one meter have one period each (the standing constraint): `before`'s
+    # first is the latest, and its readings with consumption are the latest of those.
+    history = [row for row in before if row.consumption1 is not None][:USUAL_HISTORY_READINGS]
+    return SubmissionBase(
+        previous=before[0] if before else None,
+        usual_monthly=_usual_monthly(history),
+        standing=[row for row in rows if row.meter_id == meter.pk and row.period == period and row.status in STANDING],
+        receipt_taken=any(row.receipt == receipt for row in rows),
+    )
 
 
 def months_between(earlier: dt.date, later: dt.date) -> int:
@@ -183,6 +263,18 @@ def account_meter(*, account: PersonalAccount, serial: str | None) -> Meter:
     return meters[0]
 
 
+def linked_account_meter(*, user: User, number: str, serial: str | None) -> Meter:
+    """account_meter of the user's linked account `number`, in one query when all is well; the
+    refusals (NotLinked, AccountMeterMismatch, MeterRequired) are worked out as before."""
+    meters = Meter.objects.filter(account__number=number, account__links__user=user, is_active=True)
+    if serial is not None:
+        meters = meters.filter(serial=meter_serial_normalize(serial))
+    found = list(meters.select_related("account")[:2])
+    if len(found) == 1:
+        return found[0]
+    return account_meter(account=linked_account(user=user, number=number), serial=serial)
+
+
 def accounts_with_meters(*, user: User, number: str | None = None) -> list[dict]:
     """The user's accounts, each meter with its last accepted reading, in three queries."""
     accounts = PersonalAccount.objects.filter(links__user=user).order_by("number")
@@ -247,7 +339,8 @@ class Outcome:
 
 
 def reading_outcome(reading: Reading) -> Outcome:
-    return Outcome(reading=reading, cost=reading_cost(reading), next_window=window_for_period(reading.period))
+    next_window = window_for_period(reading.period, stamp=getattr(reading, "calendar_stamp", UNREAD))
+    return Outcome(reading=reading, cost=reading_cost(reading), next_window=next_window)
 
 
 def reading_cost(reading: Reading) -> Decimal | None:
@@ -279,7 +372,7 @@ def reading_state(
         state = State.CONTROL
     elif status in (Reading.Status.REJECTED, Reading.Status.NEEDS_REVIEW):
         state = State.REJECTED if status == Reading.Status.REJECTED else State.IN_REVIEW
-        shown = period_window or window_for_period(reading.period)
+        shown = period_window or window_for_period(reading.period, stamp=getattr(reading, "calendar_stamp", UNREAD))
         if today <= shown.closes:  # a corrected reading sent now still counts for the period
             resend_until = shown.closes
     elif passed_to_billing(reading):

@@ -15,6 +15,7 @@ from accounts.linking import account_meter_prove
 from accounts.models import Meter, User
 from portal.queueing import enqueue
 from readings import selectors
+from readings.audit import audited_insert
 from readings.errors import (
     FlagNotStanding,
     IdempotencyKeyReused,
@@ -63,23 +64,34 @@ def reading_submit(
     else:
         values = check_values(list(values), zones=meter.zones, digits=meter.digits)
     day = timezone.localdate(submitted_at)
-    window = selectors.window_on(day)
-    in_window = window.contains(day)
+    check_in_range(day)
 
     with transaction.atomic():
         # Two submissions for one meter in the same window would both read the same
         # previous reading and both try to become the period's reading: the row lock
-        # on the meter makes the second wait and then supersede the first.
-        meter = Meter.objects.select_for_update(of=("self",)).select_related("account").get(pk=meter.pk)
+        # on the meter makes the second wait and then supersede the first. The calendar's
+        # stamp comes with it, so a window this process has worked out costs no query.
+        meter = (
+            Meter.objects.select_for_update(of=("self",))
+            .select_related("account")
+            .annotate(calendar_stamp=selectors.calendar_stamp_subquery())
+            .get(pk=meter.pk)
+        )
         if not (meter.is_active and meter.account.is_active):
             raise MeterInactive(serial=meter.serial)
-        previous = selectors.reading_previous(meter=meter, period=window.period)
+        window = selectors.window_on(day, stamp=meter.calendar_stamp)
+        in_window = window.contains(day)
+        receipt = receipt_new()
+        base = selectors.submission_base(meter=meter, period=window.period, receipt=receipt)
+        if base.receipt_taken:
+            receipt = _receipt_unused()
+        previous = base.previous
         assessment = assess(
             values,
             previous.values if previous else meter.initial_values,
             capacity=meter.capacity,
             months=selectors.months_between(previous.period, window.period) if previous else 1,
-            usual_monthly=selectors.meter_usual_monthly(meter=meter, period=window.period),
+            usual_monthly=base.usual_monthly,
             rule=selectors.jump_rule(),
             confirmed=confirm,
         )
@@ -87,7 +99,7 @@ def reading_submit(
         if in_window:
             status = Reading.Status.NEEDS_REVIEW if assessment.review_reason else Reading.Status.ACCEPTED
             # One by one (there is at most one), so the audit trail records the change.
-            for earlier in meter.readings.filter(period=window.period, status__in=STANDING):
+            for earlier in base.standing:
                 earlier.status = Reading.Status.SUPERSEDED
                 earlier._history_user = submitted_by
                 earlier.save(update_fields=["status"])
@@ -111,12 +123,15 @@ def reading_submit(
             submitted_at=submitted_at,
             channel_user_key=channel_user_key,
             ip_address=ip_address,
-            receipt=_receipt_unused(),
+            receipt=receipt,
             replaces=replaced,
         )
         reading._history_user = submitted_by  # the audit trail's "who" outside a web request too
-        reading.save(force_insert=True)
-        return reading
+        audited_insert(reading)
+    reading.exported_at = None  # just made: no export has it (readings.selectors.passed_to_billing)
+    # The calendar it was judged by: its windows are worked out again without a query (selectors).
+    reading.calendar_stamp = meter.calendar_stamp
+    return reading
 
 
 def _receipt_unused() -> str:

@@ -162,12 +162,14 @@ class ReadingsView(ThrottledPost):
         summary="Send a reading",
     )
     def post(self, request: Request, number: str) -> Response:
-        account = linked_account(user=request.user, number=number)
-        data = _valid(io.ReadingIn, request)
-        return _once(request, lambda: self._submit(request, account, data))
+        serializer = io.ReadingIn(data=request.data)
+        if not serializer.is_valid():
+            linked_account(user=request.user, number=number)  # someone else's account: 404 comes first
+            raise exceptions.ValidationError(serializer.errors)
+        return _once(request, lambda: self._submit(request, number, serializer.validated_data))
 
-    def _submit(self, request: Request, account, data: dict) -> Response:
-        meter = selectors.account_meter(account=account, serial=data.get("meter"))
+    def _submit(self, request: Request, number: str, data: dict) -> Response:
+        meter = selectors.linked_account_meter(user=request.user, number=number, serial=data.get("meter"))
         reading = reading_submit(
             meter=meter,
             channel=Reading.Channel.API,
@@ -179,7 +181,7 @@ class ReadingsView(ThrottledPost):
         )
         body = io.ReadingOut(reading).data
         if reading.status == Reading.Status.CONTROL:
-            window = selectors.window_for_period(reading.period)
+            window = selectors.window_for_period(reading.period, stamp=reading.calendar_stamp)
             body["next_window"] = window.status_on(timezone.localdate())
         return Response(body, status=status.HTTP_201_CREATED)
 
