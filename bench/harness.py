@@ -199,13 +199,14 @@ def migrate(env: dict[str, str], *, cwd: Path = BASE_DIR) -> None:
 
 
 # The serving stacks a bench can put the portal under, by name: each is the production command with its
-# port. "uvicorn": ASGI, portal.asgi (README's command until #17). "gunicorn": WSGI, portal.wsgi, threaded
+# port. "uvicorn": ASGI, portal.asgi, README's production command. "gunicorn": WSGI, portal.wsgi, threaded
 # workers (gthread), so that a request waiting on PostgreSQL or a platform's API does not hold a process.
-# PRODUCTION_STACK is README's production command, chosen by `make bench`'s comparison (#17 item 3): an
-# empty request costs about 0.7 ms of server CPU under gunicorn against 3.5 ms under uvicorn (asgiref's
-# thread hops), which bounds every cheap path on 2 cores. bench/hotpaths.py measures both each run.
-STACKS = ("gunicorn", "uvicorn")
-PRODUCTION_STACK = "gunicorn"
+# An empty request costs about 0.7 ms of server CPU under gunicorn against 3 ms under uvicorn (asgiref's
+# thread hops), which bounds every cheap path on 2 cores; gunicorn is not README's command yet because the
+# body-size guard (portal.guards.BodyLimit) wraps only the ASGI app (README: "Serving"). bench/hotpaths.py
+# measures both each run, README's first.
+STACKS = ("uvicorn", "gunicorn")
+PRODUCTION_STACK = "uvicorn"
 GUNICORN_THREADS = 4
 
 
