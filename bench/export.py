@@ -59,12 +59,15 @@ COPY (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="October's readings")
+    parser.add_argument("--quick", action="store_true", help="a short check: 20,000 + 2,000 readings, one run")
     parser.add_argument("--small", type=int, default=100_000, help="September's readings")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-before", action="store_true", help="skip the CSV as it was made before")
     parser.add_argument("--no-xlsx", action="store_true")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # MODE PERIOD BATCH: one measurement
     args = parser.parse_args()
+    if args.quick:
+        args.rows, args.small, args.runs = 20_000, 2_000, 1
     if args.child:
         child(*args.child)
         return

@@ -447,12 +447,29 @@ def verify(capacity: harness.Capacity, channel, residents: list[Resident], log: 
     """The database and the channel's fake against what the clients were told, once every reply has come."""
     from django.db.models import Count
 
-    from botbridge.models import ConversationState, ProcessedEvent
+    from botbridge.models import ConversationState, InboundEvent, ProcessedEvent
     from readings.models import Reading
 
     ok = capacity.answered
     readings = Reading.objects.filter(channel=channel.name)
-    deadline = time.monotonic() + wait  # workers may still be conversing
+    # The webhooks only store events: the steps over the workers' pace leave a queue, which the
+    # workers go on taking after the load stops. Nothing is counted lost until it has drained (or
+    # stopped moving for `wait` seconds: a stuck worker is a failure, not a slow one).
+    pending = InboundEvent.objects.filter(channel=channel.name, done_at__isnull=True)
+    started, left = time.monotonic(), pending.count()
+    last_move = started
+    while left and time.monotonic() - last_move < max(wait, 30.0):
+        time.sleep(0.5)
+        now_left = pending.count()
+        if now_left < left:
+            last_move = time.monotonic()
+        left = now_left
+    drained = (
+        f"queue drained in {time.monotonic() - started:.1f} s after the load"
+        if not left
+        else (f"{left:,} events still queued, the workers stopped moving")
+    )
+    deadline = time.monotonic() + wait  # the last event's reading commits with its event
     while readings.count() < ok and time.monotonic() < deadline:
         time.sleep(0.2)
     statuses = dict(readings.values_list("status").annotate(n=Count("id")))
@@ -472,6 +489,7 @@ def verify(capacity: harness.Capacity, channel, residents: list[Resident], log: 
         f"than one; {wrong_values} with a value other than the one sent; {processed:,} update ids claimed; "
         f"{waiting:,} residents still wait for their reading — "
         + ("OK: none lost, none doubled" if not failed else f"MISMATCH: {ok - created:,} readings missing"),
+        f"workers: {drained}",
         f"{channel.fake_name}: {sent:,} replies sent (1 to the probe), {len(refused)} refused"
         + (f": {Counter(refused).most_common(3)}" if refused else ""),
         f"server log: {harness.log_summary(log)}",
