@@ -115,8 +115,20 @@ class ReceiptSearch:
         return queryset.filter(Q(receipt=code) | Q(pk__in=found.values("pk"))), may_have_duplicates
 
 
+class ReadingColumns:
+    """The columns the readings list and the review queue show alike."""
+
+    @admin.display(description=_("account, meter"), ordering="meter__account__number")
+    def account_display(self, reading: Reading) -> str:
+        return account_and_meter(reading)
+
+    @admin.display(description=_("period"), ordering="period")
+    def period_display(self, reading: Reading) -> str:
+        return short_period(reading.period)
+
+
 @admin.register(Reading)
-class ReadingAdmin(ReceiptSearch, SimpleHistoryAdmin, DateDrilldownAdmin, ReadOnlyAdmin):
+class ReadingAdmin(ReceiptSearch, ReadingColumns, SimpleHistoryAdmin, DateDrilldownAdmin, ReadOnlyAdmin):
     """Read-only for now: readings change only through the services (the staff issue adds actions)."""
 
     list_display = (
@@ -217,14 +229,6 @@ class ReadingAdmin(ReceiptSearch, SimpleHistoryAdmin, DateDrilldownAdmin, ReadOn
     def flag_selected(self, request, queryset) -> None:
         held = decide_each(self, request, queryset, lambda pk: reading_flag(reading_id=pk, flagged_by=request.user))
         self.message_user(request, _("Held for review: %(count)d.") % {"count": held}, messages.SUCCESS)
-
-    @admin.display(description=_("account, meter"), ordering="meter__account__number")
-    def account_display(self, reading: Reading) -> str:
-        return account_and_meter(reading)
-
-    @admin.display(description=_("period"), ordering="period")
-    def period_display(self, reading: Reading) -> str:
-        return short_period(reading.period)
 
     @admin.display(description=_("values"))
     def values_display(self, reading: Reading) -> str:
@@ -403,7 +407,7 @@ class RejectForm(forms.Form):
 
 
 @admin.register(ReadingForReview)
-class ReviewQueueAdmin(ReceiptSearch, ReadOnlyAdmin):
+class ReviewQueueAdmin(ReceiptSearch, ReadingColumns, ReadOnlyAdmin):
     """Readings held for review, oldest first, each with the meter's previous accepted reading
     beside it; narrow enough for a 1366 px screen with the decision buttons above the list."""
 
@@ -428,14 +432,6 @@ class ReviewQueueAdmin(ReceiptSearch, ReadOnlyAdmin):
 
     def has_review_permission(self, request) -> bool:
         return request.user.has_perm("readings.review_reading")
-
-    @admin.display(description=_("account, meter"), ordering="meter__account__number")
-    def account_display(self, reading: Reading) -> str:
-        return account_and_meter(reading)
-
-    @admin.display(description=_("period"), ordering="period")
-    def period_display(self, reading: Reading) -> str:
-        return short_period(reading.period)
 
     @admin.display(description=_("reading, kWh used"))
     def values_display(self, reading: Reading) -> str:
