@@ -7,8 +7,9 @@ transport's per-recipient interval. What is platform-specific (the API calls and
 answers mean) is in the channel's transport (botbridge.outbound); this loop is the same for all.
 
 A delivery is marked `sending` in the same moment it is taken, a few milliseconds
-before its request leaves, and `sent` when the platform answers. A sender killed in
-between leaves only that tick's messages `sending`; the next sender of the channel marks
+before its request leaves, and `sent` when the platform answers. At most two ticks are
+unanswered at a time (MAX_TICKS_IN_FLIGHT), so a sender killed in between leaves at most those
+ticks' messages `sending`; the next sender of the channel marks
 them interrupted and never sends them again, so nobody gets a message twice.
 
 The answers: retry-after (a 429) pauses the whole sender for that long (the limit is the
@@ -38,6 +39,7 @@ TICK_SECONDS = 0.1
 LOCK_SECONDS = 15  # renewed every tick; a killed sender's lock frees itself after this
 MAX_BACKOFF_SECONDS = 300
 IDLE_POLL_SECONDS = 1.0
+MAX_TICKS_IN_FLIGHT = 2  # ticks sent and not yet answered: what a killed sender can leave interrupted
 
 
 def lock_key(channel: str) -> str:
@@ -144,6 +146,11 @@ class Sender:
             limit, self.carry = divmod(self.carry + transport.rate, self.ticks_per_second)
             if not limit:
                 continue
+            if len(self.in_flight) >= MAX_TICKS_IN_FLIGHT:
+                # The platform answers slower than the ticks come: wait for a tick's answers before
+                # claiming more. Otherwise claimed-but-unanswered messages pile up, and a sender
+                # killed then leaves all of them interrupted (never sent, at most once).
+                await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
             batch = await sync_to_async(services.deliveries_claim)(channel=self.channel, limit=limit)
             if batch:
                 task = asyncio.create_task(self._send_tick(transport, batch))
