@@ -29,17 +29,22 @@ def make_run(env: dict[str, str], log: Path) -> str:
             start_new_session=True,  # the reloader's child too, to stop them together
         )
         try:
-            assert answers(f"http://127.0.0.1:{port}/healthz", server) == 200, log.read_text()
+            assert answers(f"http://127.0.0.1:{port}/healthz", server, log) == 200, log.read_text()
         finally:
             os.killpg(server.pid, signal.SIGINT)
             server.wait(timeout=30)
     return log.read_text()
 
 
-def answers(url: str, server: subprocess.Popen) -> int:
+def answers(url: str, server: subprocess.Popen, log: Path) -> int:
     deadline = time.monotonic() + 180  # a new database is migrated and seeded first
     while time.monotonic() < deadline:
         assert server.poll() is None, "devserver exited"
+        # Asked only once runserver says it serves: until it holds the port, another test's
+        # server (a fake Bot API on a port of the kernel's choosing) may be listening on it.
+        if "Quit the server with" not in log.read_text():
+            time.sleep(0.2)
+            continue
         try:
             with urllib.request.urlopen(url, timeout=5) as answer:
                 return answer.status
