@@ -257,13 +257,7 @@ def serve(
             sys.exit(f"{stack} started {len(descendants)} worker processes, not {workers}")
         yield base_url, [server.pid]
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+        process_stop(server)
         for pid in descendants:  # only if the server left them behind
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -989,7 +983,6 @@ async def _load(spec: dict, requests: list[dict] | None) -> dict:
 async def closed_loop(session, spec: dict, requests: list[dict] | None) -> dict:
     """C clients, each sending its next request when its last one is answered: requests
     first..first+count-1 (request i's parts for request i), stopping early at the time limit."""
-    import aiohttp
 
     first, count = spec["first"], spec["count"]
     indexes = iter(range(first, first + count))
@@ -1004,12 +997,7 @@ async def closed_loop(session, spec: dict, requests: list[dict] | None) -> dict:
         while time.perf_counter() <= deadline and (i := next(indexes, None)) is not None:
             url, body, headers = _request(spec, requests[i] if requests is not None else {}, signature)
             sent = time.perf_counter()
-            try:
-                async with session.request(spec["method"], url, data=body, headers=headers) as response:
-                    await response.read()
-                    status = str(response.status)
-            except (aiohttp.ClientError, TimeoutError) as error:
-                status = type(error).__name__
+            status = await _send(session, spec["method"], url, body, headers)
             latencies.append((time.perf_counter() - sent) * 1000)
             statuses[status] += 1
 
@@ -1026,7 +1014,6 @@ async def open_loop(session, spec: dict, requests: list[dict] | None) -> dict:
     """Requests first..first+count-1 offered at spec["rate"] a second: request k starts k/rate s after the
     first whether or not earlier ones were answered, and its latency counts from that scheduled start, so a
     server that falls behind shows its queue in the latencies (no coordinated omission)."""
-    import aiohttp
 
     first, count, rate = spec["first"], spec["count"], spec["rate"]
     signature = Signature(**spec["signature"]) if spec["signature"] else None
@@ -1036,12 +1023,7 @@ async def open_loop(session, spec: dict, requests: list[dict] | None) -> dict:
 
     async def one(k: int, at: float) -> None:
         url, body, headers = _request(spec, requests[first + k] if requests is not None else {}, signature)
-        try:
-            async with session.request(spec["method"], url, data=body, headers=headers) as response:
-                await response.read()
-                status = str(response.status)
-        except (aiohttp.ClientError, TimeoutError) as error:
-            status = type(error).__name__
+        status = await _send(session, spec["method"], url, body, headers)
         latencies[k] = (time.monotonic() - at) * 1000
         statuses[status] += 1
 
@@ -1065,6 +1047,30 @@ async def open_loop(session, spec: dict, requests: list[dict] | None) -> dict:
 
 
 LOAD_GENERATORS = {"closed": closed_loop, "open": open_loop}
+
+
+async def _send(session, method: str, url: str, body: bytes | None, headers: dict | None) -> str:
+    """One request; its HTTP status, or the name of the error that stood in for an answer."""
+    import aiohttp
+
+    try:
+        async with session.request(method, url, data=body, headers=headers) as response:
+            await response.read()
+            return str(response.status)
+    except (aiohttp.ClientError, TimeoutError) as error:
+        return type(error).__name__
+
+
+def process_stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within `timeout` s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _request(spec: dict, request: dict, signature: Signature | None) -> tuple[str, bytes | None, dict | None]:

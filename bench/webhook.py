@@ -50,7 +50,6 @@ import json
 import os
 import secrets
 import shlex
-import signal
 import subprocess
 import sys
 import time
@@ -267,13 +266,7 @@ def workers_running(args: argparse.Namespace, env: dict[str, str], tmp: Path):
         yield [p.pid for p in processes], f"{args.worker_processes} x manage.py {args.worker_command}"
     finally:
         for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            harness.process_stop(process)
 
 
 @dataclass
