@@ -19,6 +19,7 @@ growing delay, up to the transport's number of attempts (BROADCAST_ATTEMPTS).
 """
 
 import asyncio
+import collections
 import datetime as dt
 import logging
 import secrets
@@ -111,6 +112,27 @@ def deliveries_send(*, channel: str, stop_after_seconds: float | None = None) ->
     return report
 
 
+class SendWindow:
+    """At most `rate` messages leave in any second, counted when each one leaves.
+
+    Ticks decide how many are claimed; a tick's messages can leave late (a busy thread, an
+    answer awaited), and late ones would bunch up with the next tick's. Each message takes the
+    next free moment here before it leaves: the moment a second after the one `rate` places
+    back, or now."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.moments: collections.deque[float] = collections.deque(maxlen=rate)
+
+    async def take(self) -> None:
+        moment = time.monotonic()
+        if len(self.moments) == self.rate:
+            moment = max(moment, self.moments[0] + 1.0)
+        self.moments.append(moment)  # taken before the wait: the next caller queues behind it
+        if (left := moment - time.monotonic()) > 0:
+            await asyncio.sleep(left)
+
+
 class Sender:
     def __init__(self, channel: str, lock: SenderLock, report: Report, stop_after_seconds: float | None) -> None:
         self.channel = channel
@@ -122,6 +144,7 @@ class Sender:
         self.paused_until = 0.0
         self.last_sent: dict[str, float] = {}
         self.in_flight: set[asyncio.Task] = set()
+        self.window: SendWindow | None = None
 
     async def run(self) -> None:
         # Made inside the event loop: a transport's HTTP session belongs to the loop it runs on.
@@ -194,6 +217,9 @@ class Sender:
             outcomes.retry[delivery.pk] = (_after(interval), "one message a second per chat")
             return
         self.last_sent[delivery.recipient_key] = now
+        if self.window is None:
+            self.window = SendWindow(transport.rate)
+        await self.window.take()
         match await transport.send(delivery.recipient_key, delivery.text, kind=delivery.broadcast.kind):
             case Sent():
                 outcomes.sent.append(delivery.pk)
