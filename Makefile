@@ -4,6 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Development defaults; production sets these in its environment.
 export DJANGO_DEBUG ?= 1
+# Python keeps the project's compiled bytecode (__pycache__/, ignored by git) even where the shell
+# says PYTHONDONTWRITEBYTECODE: otherwise every process (each test worker, each server a test
+# starts, each reload of `make run`) compiles the project and pytest rewrites every test module again.
+unexport PYTHONDONTWRITEBYTECODE
 # Where `make run` serves: PORT=8001 make run beside another checkout's.
 PORT ?= 8000
 
@@ -38,14 +42,15 @@ run: $(VENV)/.installed
 	  if [ -n "$$REDIS_URL" ]; then $(VENV)/bin/celery -A portal worker --loglevel=info & fi; \
 	  $(PY) manage.py devserver 127.0.0.1:$(PORT)
 
-# Two test processes, one a core (pytest-xdist); TEST_WORKERS=0 runs the suite in this one.
+# Two test processes, one a core (pytest-xdist); a worker that runs out of tests takes some of the
+# other's (worksteal), so neither idles at the end. TEST_WORKERS=0 runs the suite in this one.
 TEST_WORKERS ?= 2
 
 test: $(VENV)/.installed-dev
 	scripts/setup-browser
 	scripts/setup-voice
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest -n $(TEST_WORKERS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

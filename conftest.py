@@ -99,6 +99,17 @@ def on_postgres(db):
 
 
 @pytest.fixture(autouse=True)
+def _empty_caches():
+    """Each test starts with empty caches. Throttles count in the cache, and tests travel to the
+    same frozen moment under the same user ids (SQLite reuses a rolled-back test's ids): counts
+    left by earlier tests of the worker answered a later test's first reading with 429."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _ukrainian_after_each_test():
     """Back to the default language: a request in English leaves it active in the thread."""
     yield
