@@ -1,6 +1,7 @@
 """Small FastAGI scripts the AGI tests and bench/agi.py serve in place of the menu: each is a
 function of a `Line`, named in the server's scripts by dotted path like the real menu."""
 
+import os
 import threading
 
 from django.db import connections
@@ -62,3 +63,11 @@ def unknown_command(line: Line) -> None:
 def returns(line: Line) -> None:
     """Plays one prompt and returns without hanging up: the call goes back to the dialplan."""
     line.play("test/welcome")
+
+
+def process(line: Line) -> None:
+    """Tells the dialplan which server process took the call (runagi --processes), after a pause
+    as long as a prompt's, so that calls at once overlap."""
+    line.play("test/welcome")
+    line.set_variable("PROCESS", str(os.getpid()))
+    line.hangup()

@@ -231,6 +231,26 @@ def test_an_unknown_command_and_a_wrong_syntax_are_refused_with_asterisks_words(
     line.set_variable("X", "1")  # the 520 block was read whole: the next answer is the next command's
 
 
+def test_answers_are_read_whole_however_the_bytes_arrive(asterisk):
+    """Asterisk's lines may come in pieces (a slow link) or several in one read (a variables
+    block with an answer behind it): each command gets its own answer, whole."""
+    connection, theirs = asterisk
+
+    def trickle() -> None:
+        for byte in VARIABLES + b"200 result=42\n":
+            theirs.sendall(bytes([byte]))
+
+    sender = threading.Thread(target=trickle)
+    sender.start()
+    line = Line(connection, connection.read_variables(within=5))
+    assert line.ask("p", timeout_ms=1000, max_digits=4) == "42"
+    sender.join()
+    theirs.sendall(b"200 result=0 endpos=1\n200 result=7\n")  # two answers in one segment
+    line.play("a")
+    assert line.ask("b", timeout_ms=1000, max_digits=4) == "7"
+    assert line.variables["agi_calleridname"] == "Марія"
+
+
 def test_answers_are_parsed_into_code_result_data_and_fields():
     reply = parse_reply(["200 result=0 endpos=12345"])
     assert (reply.code, reply.result, reply.data, reply.fields) == (200, "0", None, {"endpos": "12345"})

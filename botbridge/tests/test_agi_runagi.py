@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from portal.tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ECHO = "echo=botbridge.tests.agi_scripts.echo"
+PROCESS = "process=botbridge.tests.agi_scripts.process"
 
 
 class Runagi:
@@ -95,8 +97,9 @@ def test_runagi_listens_on_the_port_it_is_given_and_says_so(runagi):
     assert code == 0, err
 
 
-def test_sigterm_lets_a_call_in_progress_finish_within_the_grace_and_drops_the_one_that_does_not(runagi):
-    server = runagi("--port", "0", "--script", ECHO, grace=2)
+@pytest.mark.parametrize("processes", ["1", "3"], ids=["one process", "three processes"])
+def test_sigterm_lets_a_call_in_progress_finish_within_the_grace_and_drops_the_one_that_does_not(runagi, processes):
+    server = runagi("--port", "0", "--processes", processes, "--script", ECHO, grace=2)
     fake = FakeAsterisk(*server.address)
     finishing, stuck = hold_a_call(server.address, fake), hold_a_call(server.address, fake)
     server.process.send_signal(signal.SIGTERM)
@@ -117,6 +120,35 @@ def test_sigterm_lets_a_call_in_progress_finish_within_the_grace_and_drops_the_o
     assert "dropping 1 calls in progress" in err
     for peer in (finishing, stuck):
         peer.close()
+
+
+def test_runagi_with_processes_serves_calls_at_once_in_several_and_stops_on_sigterm(runagi):
+    server = runagi("--port", "0", "--processes", "3", "--script", PROCESS)
+    assert "3 processes" in server.first_line
+    fake = FakeAsterisk(*server.address, answer_delay=0.05)
+    with ThreadPoolExecutor(max_workers=30) as callers:
+        transcripts = list(callers.map(lambda _: fake.call(script="process"), range(60)))
+    assert all(t.ended == "server hung up" and not t.refused for t in transcripts)
+    assert len({t.set_variables["PROCESS"] for t in transcripts}) > 1  # not all taken by one process
+    assert str(server.process.pid) not in {t.set_variables["PROCESS"] for t in transcripts}
+    code, out, err = server.stop()
+    assert code == 0, err
+    assert out.rstrip().endswith("FastAGI stopped")
+    assert "Traceback" not in err
+
+
+def test_a_server_process_that_dies_is_started_again(runagi):
+    server = runagi("--port", "0", "--processes", "2", "--script", PROCESS)
+    fake = FakeAsterisk(*server.address)
+    pid = fake.call(script="process").set_variables["PROCESS"]
+    os.kill(int(pid), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    served = set()
+    while len(served - {pid}) < 2 and time.monotonic() < deadline:  # the survivor and the new one
+        served.add(fake.call(script="process").set_variables["PROCESS"])
+    assert pid not in served and len(served) == 2
+    code, _, err = server.stop()
+    assert code == 0, err
 
 
 def test_runagi_says_why_it_cannot_listen(runagi):

@@ -22,6 +22,7 @@ import dataclasses
 import logging
 import re
 import socket
+import struct
 import time
 
 from django.db import connection, connections
@@ -35,6 +36,8 @@ LINE_MAX_BYTES = 1024
 VARIABLES_MAX = 100
 # A `520-` usage text is a dozen lines; more means the peer is not Asterisk.
 USAGE_MAX_LINES = 100
+# One read takes what is there, up to this: a variables block (about 600 bytes) in one go.
+RECEIVE_BYTES = 4096
 
 VARIABLE_LINE = re.compile(r"(agi_[a-z0-9_]+): ?(.*)")
 REPLY_LINE = re.compile(r"(\d{3})([ -])(.*)")
@@ -68,6 +71,13 @@ class Reply:
     data: str | None = None  # the text in parentheses after the result, if any
     fields: dict[str, str] = dataclasses.field(default_factory=dict)  # endpos=12345 and the like
     text: str = ""  # the whole answer as received, lines joined by "\n"
+
+
+def _timeval(seconds: float) -> bytes:
+    """`seconds` as the struct timeval SO_RCVTIMEO and SO_SNDTIMEO take; at least a millisecond,
+    since zero means "wait for ever"."""
+    whole, fraction = divmod(max(seconds, 0.001), 1)
+    return struct.pack("ll", int(whole), int(fraction * 1_000_000))
 
 
 def quote(argument: str, *, always: bool = False) -> str:
@@ -112,8 +122,15 @@ class Connection:
         self.sock = sock
         self.timeout = timeout
         self.closed = False
-        sock.settimeout(timeout)
-        self._reader = sock.makefile("rb")
+        # A blocking socket timed out by the kernel (SO_RCVTIMEO, SO_SNDTIMEO): each read and each
+        # send is one system call. Python's own socket time-out costs a poll() before every recv and
+        # send and an ioctl at every settimeout: three times the calls, each one a release and
+        # re-take of the GIL that every other call's thread contends for.
+        sock.settimeout(None)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
+        self._receive_timeout = 0.0  # what SO_RCVTIMEO is set to now (0: not yet set)
+        self._received = bytearray()  # what arrived and was not read as a line yet
+        self._ended = False  # the peer closed its side: no more will arrive
 
     def read_variables(self, *, within: float) -> dict[str, str]:
         """The `agi_*` block up to its blank line, read within `within` seconds."""
@@ -158,10 +175,7 @@ class Connection:
 
     def close(self) -> None:
         self.closed = True
-        try:
-            self._reader.close()
-        finally:
-            self.sock.close()
+        self.sock.close()
 
     def _read_reply(self, *, deadline: float) -> Reply:
         first = self._read_line(deadline=deadline, what="an answer")
@@ -179,27 +193,46 @@ class Connection:
         return reply
 
     def _read_line(self, *, deadline: float, what: str) -> str:
-        """One line without its end; EOF, a reset or the time-out end the call (HungUp)."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise self._gone(f"no {what} in time")
-        try:
-            self.sock.settimeout(remaining)
-            raw = self._reader.readline(LINE_MAX_BYTES + 1)
-        except TimeoutError as error:
-            raise self._gone(f"no {what} within the time-out") from error
-        except OSError as error:
-            raise self._gone(f"connection lost: {error}") from error
-        if not raw:
-            raise self._gone("the connection closed")
-        if not raw.endswith(b"\n"):
-            if len(raw) > LINE_MAX_BYTES:
+        """One line without its end; EOF, a reset or the time-out end the call (HungUp).
+
+        What arrives is kept in one buffer: Asterisk's answers are a line each, so one recv is
+        usually one answer, and a block that came in pieces or several lines at once costs no
+        more reads than it needs."""
+        while (end := self._received.find(b"\n", 0, LINE_MAX_BYTES + 1)) < 0:
+            if len(self._received) > LINE_MAX_BYTES:
                 raise NotAgi(f"a line longer than {LINE_MAX_BYTES} bytes")
-            raise self._gone("the connection closed in the middle of a line")
+            if self._ended:
+                if self._received:
+                    raise self._gone("the connection closed in the middle of a line")
+                raise self._gone("the connection closed")
+            self._receive(deadline=deadline, what=what)
+        raw = bytes(self._received[: end + 1])
+        del self._received[: end + 1]
         try:
             return raw.decode().rstrip("\r\n")
         except UnicodeDecodeError as error:
             raise NotAgi(f"not UTF-8: {raw[:40]!r}") from error
+
+    def _receive(self, *, deadline: float, what: str) -> None:
+        """What the peer sends next, waiting until `deadline` at most."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._gone(f"no {what} in time")
+        # Set again only when the wait must grow or shrink by a tenth: most commands wait the
+        # same idle time-out, and a setsockopt per answer would undo what the blocking read saves.
+        if remaining > self._receive_timeout or remaining < self._receive_timeout * 0.9:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(remaining))
+            self._receive_timeout = remaining
+        try:
+            chunk = self.sock.recv(RECEIVE_BYTES)
+        except (BlockingIOError, TimeoutError) as error:  # SO_RCVTIMEO ran out: EAGAIN
+            raise self._gone(f"no {what} within the time-out") from error
+        except OSError as error:
+            raise self._gone(f"connection lost: {error}") from error
+        if chunk:
+            self._received += chunk
+        else:
+            self._ended = True
 
     def _gone(self, reason: str) -> HungUp:
         self.closed = True

@@ -9,6 +9,7 @@ without hanging up, closing the connection hands the call back to the dialplan.
 """
 
 import contextlib
+import errno
 import logging
 import socket
 import threading
@@ -48,6 +49,7 @@ class AgiServer:
         idle_timeout: float | None = None,
         stop_grace: float | None = None,
         variables_within: float = VARIABLES_WITHIN_SECONDS,
+        backlog: int | None = None,
     ) -> None:
         self.scripts = dict(settings.IVR_SCRIPTS if scripts is None else scripts)
         self.max_calls = max_calls or settings.IVR_MAX_CALLS
@@ -55,7 +57,7 @@ class AgiServer:
         self.stop_grace = settings.IVR_STOP_GRACE_SECONDS if stop_grace is None else stop_grace
         self.variables_within = variables_within
         self.peak_calls = 0  # the most calls served at once so far
-        self._listener = socket.create_server((host, port), backlog=min(self.max_calls, 1024))
+        self._listener = socket.create_server((host, port), backlog=min(backlog or self.max_calls, 1024))
         self.address: tuple[str, int] = self._listener.getsockname()[:2]
         self._calls: dict[threading.Thread, socket.socket] = {}
         self._handlers: dict[str, Script | None] = {}
@@ -76,7 +78,10 @@ class AgiServer:
                     sock, peer = self._listener.accept()
                 except TimeoutError:
                     continue
-                except OSError as error:  # out of file descriptors and the like: the next may work
+                except OSError as error:
+                    if self._stopping or error.errno == errno.EINVAL:  # shut down by stop(), here or in a sibling
+                        break
+                    # Out of file descriptors and the like: the next may work.
                     log.error("FastAGI: could not accept a connection: %s", error)
                     time.sleep(ACCEPT_POLL_SECONDS)
                     continue
@@ -88,6 +93,14 @@ class AgiServer:
 
     def stop(self) -> None:
         self._stopping = True
+        # Shut down, the socket refuses new calls at once, in every process that shares it
+        # (runagi --processes), rather than queueing them until each accept loop looks at the flag.
+        with contextlib.suppress(OSError):  # closed already
+            self._listener.shutdown(socket.SHUT_RD)
+
+    def close(self) -> None:
+        """Let go of the socket without serving: the process that forked the servers (runagi --processes)."""
+        self._listener.close()
 
     def _take(self, sock: socket.socket, peer: tuple) -> None:
         with self._lock:
