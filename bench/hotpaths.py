@@ -94,7 +94,7 @@ def paths(args: argparse.Namespace, stacks: list[str], tmp: Path) -> tuple[dict,
             ["api.py", "--stack", stacks[0], "--export-rows", "0" if export.exists() else str(args.export_rows)],
         ),
         ("webhooks", stacks[0], ["webhook.py", "--stack", stacks[0]]),
-        ("runagi", stacks[0], ["agi.py", "--scenario", "reading"]),
+        ("runagi", stacks[0], ["agi.py", "--scenario", "reading", "--processes", "2"]),
     ]
     for stack in stacks[1:]:
         runs += [
