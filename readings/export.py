@@ -171,7 +171,8 @@ def _copy_lines(statement: str, params: dict) -> Iterator[memoryview]:
     is closed at a yield, inside the block); the lines are read from libpq itself, which takes half
     the time of Copy's own iteration (one generator and wait per line).
     """
-    with connection.cursor() as cursor, cursor.copy(statement, params) as copy:
+    # psycopg's own cursor: Django's debug wrapper (DEBUG on, as in make run) takes no parameters for copy().
+    with connection.cursor() as cursor, cursor.cursor.copy(statement, params) as copy:
         pgconn = copy.connection.pgconn
         while (received := pgconn.get_copy_data(0))[0] >= 0:
             yield received[1]
