@@ -17,9 +17,10 @@ each in a child process of its own (so that its peak memory is its own), in the 
   takes), whose bytes must be the export's (checked by SHA-256);
 - the XLSX export, on both periods.
 
-COPY and the CSV export alternate --runs times (default 3); the medians are compared. The load of
-the machine (`uptime`) is printed before and after every measurement: the machine is shared, read
-the ratios. Not part of the test suite.
+Each measurement also gives its CPU: this process's, and its PostgreSQL backend's (from /proc, when
+PostgreSQL runs on this machine). COPY and the CSV export alternate --runs times (default 3); the
+medians are compared. The load of the machine (`uptime`) is printed before and after every
+measurement: the machine is shared, read the ratios. Not part of the test suite.
 """
 
 import argparse
