@@ -17,15 +17,17 @@ each in a child process of its own (so that its peak memory is its own), in the 
   takes), whose bytes must be the export's (checked by SHA-256);
 - the XLSX export, on both periods.
 
-COPY and the CSV export alternate --runs times (default 3); the medians are compared. The load of
-the machine (`uptime`) is printed before and after every measurement: the machine is shared, read
-the ratios. Not part of the test suite.
+Each measurement also gives its CPU: this process's, and its PostgreSQL backend's (from /proc, when
+PostgreSQL runs on this machine). COPY and the CSV export alternate --runs times (default 3); the
+medians are compared. The load of the machine (`uptime`) is printed before and after every
+measurement: the machine is shared, read the ratios. Not part of the test suite.
 """
 
 import argparse
 import datetime as dt
 import hashlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -137,6 +139,9 @@ def run(args: argparse.Namespace, url: str) -> None:
         rows.append(
             ("CSV as made before (csv.writer)", f"{before['seconds'] / copy_s:.2f}× COPY", f"{before['seconds']:.2f} s")
         )
+    for name, runs in (("COPY", copy_runs), ("CSV export", csv_runs), ("XLSX export", xlsx[-1:])):
+        if runs:
+            rows.append((f"CPU, {name} of {runs[0]['rows']:,} rows", *cpu_figure(runs)))
     for result, period in zip(xlsx, (SEPTEMBER, OCTOBER), strict=True):
         base = copy_s if period == OCTOBER else small_copy["seconds"]
         rows.append(
@@ -249,6 +254,8 @@ def child(mode: str, period_text: str, batch_text: str) -> None:
     user = User.objects.get_or_create(username="billing", defaults={"is_staff": True})[0]
     connection.ensure_connection()  # not timed: every mode starts connected
     digest, size, recording = hashlib.sha256(), 0, 0.0
+    backend = connection.connection.info.backend_pid
+    server_cpu, cpu = backend_cpu(backend), time.process_time()
     started = time.perf_counter()
     if mode in ("copy", "statement"):
         batch = ExportBatch.objects.get(pk=int(batch_text))
@@ -286,7 +293,11 @@ def child(mode: str, period_text: str, batch_text: str) -> None:
             size += len(chunk)
         response.close()
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
+    server_cpu = backend_cpu(backend) - server_cpu if server_cpu is not None else None
     result = {
+        "cpu": cpu,
+        "server_cpu": server_cpu,
         "seconds": seconds,
         "recording": recording,
         "bytes": size,
@@ -298,10 +309,29 @@ def child(mode: str, period_text: str, batch_text: str) -> None:
     print(json.dumps(result), flush=True)
 
 
+def cpu_figure(runs: list[dict]) -> tuple[str, str]:
+    """Median CPU seconds in this process and in its PostgreSQL backend: the share of each side."""
+    here = statistics.median(r["cpu"] for r in runs)
+    if any(r["server_cpu"] is None for r in runs):
+        return f"{here:.2f} s", "this process (PostgreSQL's backend not on this machine)"
+    return f"{here:.2f} + {statistics.median(r['server_cpu'] for r in runs):.2f} s", "this process + PostgreSQL"
+
+
+def backend_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of the PostgreSQL backend `pid` so far, when it runs on this machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def describe(result: dict) -> str:
     recording = f" ({result['recording']:.2f} s before the first byte)" if result["recording"] else ""
+    server = f" + PostgreSQL {result['server_cpu']:.2f}" if result["server_cpu"] is not None else ""
     return (
-        f"{result['seconds']:.2f} s{recording}, {result['rows']:,} rows, {result['bytes'] / 1e6:.1f} MB, "
+        f"{result['seconds']:.2f} s{recording}, CPU {result['cpu']:.2f} s here{server}, "
+        f"{result['rows']:,} rows, {result['bytes'] / 1e6:.1f} MB, "
         f"peak memory {result['peak_mib']:.0f} MiB"
     )
 

@@ -597,11 +597,15 @@ def reading_photos(*, reading_id: int) -> list[ReadingPhoto]:
 
 
 def _completed_exports() -> QuerySet[ExportedReading]:
-    """The exports of the outer reading that reached billing, first batch first (index
-    exported_reading_by_reading: one index probe per reading)."""
-    return ExportedReading.objects.filter(reading=OuterRef("pk"), batch__completed_at__isnull=False).order_by(
-        "batch_id"
-    )
+    """The exports of the outer reading that reached billing, first batch first.
+
+    Through the batches of the reading's period: the batch's rows have no index by reading (it
+    doubled the time of recording a batch), so each of those few batches is one probe of the
+    primary key (batch, reading).
+    """
+    return ExportedReading.objects.filter(
+        batch__period=OuterRef("period"), reading=OuterRef("pk"), batch__completed_at__isnull=False
+    ).order_by("batch_id")
 
 
 def readings_with_export(readings: QuerySet[Reading]) -> QuerySet[Reading]:
@@ -618,8 +622,8 @@ def readings_not_exported(readings: QuerySet[Reading]) -> QuerySet[Reading]:
 def reading_exported(reading: Reading) -> ExportBatch | None:
     """The first completed export batch that gave the reading to billing, or None."""
     return (
-        ExportBatch.objects.filter(pk__in=ExportedReading.objects.filter(reading=reading).values("batch_id"))
-        .filter(completed_at__isnull=False)
+        ExportBatch.objects.filter(period=reading.period, completed_at__isnull=False)
+        .filter(pk__in=ExportedReading.objects.filter(batch__period=reading.period, reading=reading).values("batch_id"))
         .order_by("pk")
         .first()
     )

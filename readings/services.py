@@ -314,8 +314,12 @@ def export_batch_record(*, period: dt.date, kind: str, exported_by: User, new_on
     if new_only:
         readings = readings.exclude(
             Exists(
+                # The period's batches' rows: the period's readings are only ever in them.
                 ExportedReading.objects.filter(
-                    reading=OuterRef("pk"), status=OuterRef("status"), batch__completed_at__isnull=False
+                    batch__period=period,
+                    reading=OuterRef("pk"),
+                    status=OuterRef("status"),
+                    batch__completed_at__isnull=False,
                 )
             )
         )

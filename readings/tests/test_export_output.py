@@ -243,6 +243,14 @@ def test_on_postgresql_the_copy_and_the_python_paths_give_the_same_bytes(on_post
     assert copied.count(b"\n") == copied.count(b"\r\n") == lines and b'"' not in copied
 
 
+def test_on_postgresql_the_export_works_with_debug_on_as_make_run_has_it(on_postgres, settings):
+    """With DEBUG on, Django wraps the cursor in one whose copy() took no parameters: every export failed."""
+    settings.DEBUG = True
+    dataset()
+    batch = export_batch_record(period=OCTOBER, kind="csv", exported_by=supervisor())
+    assert b"".join(export.csv_chunks(batch)) == EXPECTED
+
+
 @pytest.mark.django_db(transaction=True)  # as in production: a cancelled COPY aborts a transaction
 def test_on_postgresql_a_download_broken_off_in_the_middle_leaves_the_connection_usable(on_postgres):
     meter = MeterFactory(zones=1)
