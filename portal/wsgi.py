@@ -2,6 +2,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from portal.guards import WsgiBodyLimit
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
-application = get_wsgi_application()
+# Bodies without Content-Length read up to their limit, so a chunked upload cannot pass the body guard.
+application = WsgiBodyLimit(get_wsgi_application())
