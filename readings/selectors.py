@@ -1,12 +1,14 @@
 """Reads of readings and windows that more than one channel needs."""
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -170,13 +172,10 @@ class SubmissionBase:
 def submission_base(*, meter: Meter, period: dt.date, receipt: str) -> SubmissionBase:
     """reading_previous, meter_usual_monthly, the period's standing reading and whether `receipt`
     is taken, in one query: every row it needs and no other (at most eight), sorted out here."""
-    accepted = _accepted_before(meter, period)
-    wanted = (
-        Q(pk__in=accepted.values("pk")[:1])
-        | Q(pk__in=accepted.filter(consumption1__isnull=False).values("pk")[:USUAL_HISTORY_READINGS])
-        | Q(period=period, status__in=STANDING)
-    )
-    rows = list(Reading.objects.filter(Q(meter=meter) & wanted | Q(receipt=receipt)).order_by("-period"))
+    accepted, review = Reading.Status.ACCEPTED, Reading.Status.NEEDS_REVIEW
+    day = connection.ops.adapt_datefield_value(period)
+    params = [meter.pk, meter.pk, day, accepted, meter.pk, day, accepted, day, accepted, review, receipt]
+    rows = list(Reading.objects.raw(_submission_sql(), params))
     before = [
         row
         for row in rows
@@ -190,6 +189,31 @@ def submission_base(*, meter: Meter, period: dt.date, receipt: str) -> Submissio
         usual_monthly=_usual_monthly(history),
         standing=[row for row in rows if row.meter_id == meter.pk and row.period == period and row.status in STANDING],
         receipt_taken=any(row.receipt == receipt for row in rows),
+    )
+
+
+@functools.cache
+def _submission_sql() -> str:
+    """submission_base's query, written out once: the meter's latest accepted reading before the
+    period, its latest ones with consumption, the period's standing ones, and any with the receipt.
+
+    The same query on every submission of every channel; built with the ORM (Q, two subqueries)
+    it cost about a third of an API reading's CPU in building and compiling alone (#17's profile).
+    """
+    q = connection.ops.quote_name
+    columns = ", ".join(f"r.{q(field.column)}" for field in Reading._meta.concrete_fields)
+    table = q(Reading._meta.db_table)
+    # Made of the model's own names and constants; every value is a parameter.
+    accepted_before = f"SELECT u.{q('id')} FROM {table} u WHERE u.{q('meter_id')} = %s AND u.{q('period')} < %s"  # noqa: S608
+    accepted_before += f" AND u.{q('status')} = %s"
+    order = f"ORDER BY u.{q('period')} DESC"
+    return (
+        f"SELECT {columns} FROM {table} r WHERE (r.{q('meter_id')} = %s AND ("  # noqa: S608
+        f"r.{q('id')} IN ({accepted_before} {order} LIMIT 1)"
+        f" OR r.{q('id')} IN ({accepted_before} AND u.{q('consumption1')} IS NOT NULL {order}"
+        f" LIMIT {USUAL_HISTORY_READINGS})"
+        f" OR (r.{q('period')} = %s AND r.{q('status')} IN (%s, %s))"
+        f")) OR r.{q('receipt')} = %s ORDER BY r.{q('period')} DESC"
     )
 
 
