@@ -13,7 +13,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.errors import AccountMeterMismatch, MeterNotLinked, MeterRequired
-from accounts.models import Meter, PersonalAccount, User
+from accounts.models import AccountLink, Meter, PersonalAccount, User
 from accounts.numbers import meter_serial_normalize
 from accounts.selectors import account_link_get, linked_account
 from readings import window
@@ -290,13 +290,31 @@ def account_meter(*, account: PersonalAccount, serial: str | None) -> Meter:
 def linked_account_meter(*, user: User, number: str, serial: str | None) -> Meter:
     """account_meter of the user's linked account `number`, in one query when all is well; the
     refusals (NotLinked, AccountMeterMismatch, MeterRequired) are worked out as before."""
-    meters = Meter.objects.filter(account__number=number, account__links__user=user, is_active=True)
-    if serial is not None:
-        meters = meters.filter(serial=meter_serial_normalize(serial))
-    found = list(meters.select_related("account")[:2])
+    params = [number, user.pk] if serial is None else [number, user.pk, meter_serial_normalize(serial)]
+    found = list(Meter.objects.raw(_linked_meter_sql(by_serial=serial is not None), params))
     if len(found) == 1:
         return found[0]
     return account_meter(account=linked_account(user=user, number=number), serial=serial)
+
+
+@functools.cache
+def _linked_meter_sql(*, by_serial: bool) -> str:
+    """linked_account_meter's query, written out once (see _submission_sql): the active meters, at
+    most two, of account `number` linked to the user, only the one with the serial when one is given.
+
+    The meter's account is not joined in: the submission locks the meter and reads it with its account.
+    """
+    q = connection.ops.quote_name
+    meter, account, link = Meter._meta, PersonalAccount._meta, AccountLink._meta
+    columns = ", ".join(f"m.{q(field.column)}" for field in meter.concrete_fields)
+    return (
+        f"SELECT {columns} FROM {q(meter.db_table)} m"  # noqa: S608 - the models' own names; values are parameters
+        f" JOIN {q(account.db_table)} a ON a.{q('id')} = m.{q('account_id')}"
+        f" JOIN {q(link.db_table)} l ON l.{q('account_id')} = a.{q('id')}"
+        f" WHERE a.{q('number')} = %s AND l.{q('user_id')} = %s AND m.{q('is_active')}"
+        + (f" AND m.{q('serial')} = %s" if by_serial else "")
+        + " LIMIT 2"
+    )
 
 
 def accounts_with_meters(*, user: User, number: str | None = None) -> list[dict]:
