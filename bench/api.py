@@ -1,6 +1,6 @@
 """The highest rate of readings POST /api/v1/accounts/{number}/readings/ takes with p99 under 50 ms, and the export.
 
-    .venv/bin/python bench/api.py [--quick] [--stack uvicorn|gunicorn] [--workers W] [--export-rows N]
+    .venv/bin/python bench/api.py [--quick] [--stack gunicorn|uvicorn] [--workers W] [--export-rows N]
                                   [--summary FILE]
 
 The portal is served as in production (harness.PRODUCTION_STACK unless --stack says another, 2

@@ -199,14 +199,13 @@ def migrate(env: dict[str, str], *, cwd: Path = BASE_DIR) -> None:
 
 
 # The serving stacks a bench can put the portal under, by name: each is the production command with its
-# port. "uvicorn": ASGI, portal.asgi, README's production command. "gunicorn": WSGI, portal.wsgi, threaded
-# workers (gthread), so that a request waiting on PostgreSQL or a platform's API does not hold a process.
-# An empty request costs about 0.7 ms of server CPU under gunicorn against 3 ms under uvicorn (asgiref's
-# thread hops), which bounds every cheap path on 2 cores; gunicorn is not README's command yet because the
-# body-size guard (portal.guards.BodyLimit) wraps only the ASGI app (README: "Serving"). bench/hotpaths.py
-# measures both each run, README's first.
-STACKS = ("uvicorn", "gunicorn")
-PRODUCTION_STACK = "uvicorn"
+# port. "gunicorn": WSGI, portal.wsgi, threaded workers (gthread), so that a request waiting on PostgreSQL
+# or a platform's API does not hold a process; README's production command. "uvicorn": ASGI, portal.asgi.
+# An empty request costs 2-3x less server CPU under gunicorn than under uvicorn (asgiref's thread hops),
+# which bounds every cheap path on 2 cores; both apply the body-size guard (portal.guards: BodyLimit,
+# WsgiBodyLimit) and the security tests run under both. bench/hotpaths.py measures both each run, README's first.
+STACKS = ("gunicorn", "uvicorn")
+PRODUCTION_STACK = "gunicorn"
 GUNICORN_THREADS = 4
 
 
@@ -261,13 +260,6 @@ def serve(
         for pid in descendants:  # only if the server left them behind
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-
-
-def uvicorn_server(
-    env: dict[str, str], workers: int, log: Path, *, cwd: Path = BASE_DIR
-) -> contextlib.AbstractContextManager[tuple[str, list[int]]]:
-    """uvicorn serving the portal (serve("uvicorn", ...))."""
-    return serve("uvicorn", env, workers, log, cwd=cwd)
 
 
 def _free_port() -> int:

@@ -1,6 +1,6 @@
 """`make bench`: every hot path's highest open-loop arrival rate with p99 under 50 ms, side by side in one run.
 
-    .venv/bin/python bench/hotpaths.py [--quick] [--stacks uvicorn,gunicorn] [--export-rows N]
+    .venv/bin/python bench/hotpaths.py [--quick] [--stacks gunicorn,uvicorn] [--export-rows N]
 
 Printed first, in this process: the machine's load, the raw psycopg INSERT rate (one connection,
 single-row INSERTs of a reading-like row, autocommit) and an empty Django request (/bench/empty/,

@@ -3,7 +3,7 @@
     .venv/bin/python bench/login_flood.py [--code DIR] [--flooders 12] [--samples 30]
 
 Serves the portal in DIR (default: this tree; give an older checkout to measure
-"before") as in production: uvicorn with 2 workers, DEBUG off, PostgreSQL (DATABASE_URL's
+"before") as in production (harness.PRODUCTION_STACK) with 2 workers, DEBUG off, PostgreSQL (DATABASE_URL's
 server, as every bench: bench/harness.py), in a scratch database `pokaznyk_bench_login`
 made and dropped here. TRUSTED_PROXIES=1 so each flooder
 is a client address of its own (X-Forwarded-For), and the per-address DRF throttle on the
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, database_url: str, tmp: Path) -> None:
     harness.migrate(env, cwd=args.code)
     make_user = f"from accounts.models import User; User.objects.create_user('resident', password='{PASSWORD}')"
     harness.manage(["shell", "-c", make_user], env, cwd=args.code)
-    with harness.uvicorn_server(env, 2, tmp / "server.log", cwd=args.code) as (base, _pids):
+    with harness.serve(harness.PRODUCTION_STACK, env, 2, tmp / "server.log", cwd=args.code) as (base, _pids):
         token = post_token(base, "resident", PASSWORD, RESIDENT_ADDRESS)[1]["token"]
         alone = sample(base, token, args.samples)
         stop, counts, lock, locked = threading.Event(), Counter(), threading.Lock(), set()

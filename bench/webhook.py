@@ -1,7 +1,7 @@
 """Each messenger's webhook on the reading-submission path: the highest rate of events it takes with p99
 under 50 ms (intake), and how long a resident waits for the reply (end to end).
 
-    .venv/bin/python bench/webhook.py [--quick] [--channels telegram,viber,messenger] [--stack uvicorn|gunicorn]
+    .venv/bin/python bench/webhook.py [--quick] [--channels telegram,viber,messenger] [--stack gunicorn|uvicorn]
                                       [--workers W] [--worker-command "CMD ARGS"] [--worker-processes N]
                                       [--summary FILE] [--server-log FILE]
 

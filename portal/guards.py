@@ -10,11 +10,17 @@ middleware or view runs: a chunked upload (no Content-Length) of 300 MB is on di
 anything looks at its size. `BodyLimit` wraps the ASGI application and counts the body
 as it arrives; past the limit it stops reading, hands Django what it has and marks the
 request, and `RequestGuardMiddleware` answers 413 in the shape the path's clients expect.
+
+Under WSGI (gunicorn) Django reads only as many bytes as Content-Length declares, so a chunked
+body reached no view at all: it was read as empty, and gunicorn then drained the rest.
+`WsgiBodyLimit` reads such a body itself, up to the limit, and hands it to Django with its
+length; past the limit it marks the request the same way and closes the connection after the 413.
 """
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+import tempfile
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
 
@@ -60,11 +66,20 @@ class RequestGuardMiddleware:
             if PHOTO_UPLOAD.fullmatch(request.path_info):
                 message = _photo_too_big()
             return refusal(request, 413, "body_too_large", message)
+        if "HTTP_TRANSFER_ENCODING" in request.META and not request.META.get("CONTENT_LENGTH"):
+            _declare_length(request)
         return self.get_response(request)
 
 
+def _declare_length(request: HttpRequest) -> None:
+    # DRF reads no body without a Content-Length, so a chunked API call arrived empty (under ASGI
+    # Django has the whole body by now, under its limit). An API body is small (API_MAX_BODY_BYTES).
+    if request.path_info.startswith("/api/"):
+        request.META["CONTENT_LENGTH"] = str(len(request.body))
+
+
 def _over_limit(request: HttpRequest) -> bool:
-    if getattr(request, "scope", {}).get(OVER_LIMIT):
+    if getattr(request, "scope", {}).get(OVER_LIMIT) or request.META.get(OVER_LIMIT):
         return True
     limit = body_limit(request.path_info)
     try:
@@ -148,3 +163,60 @@ def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
         if name.lower() == b"content-length":
             return int(value) if value.isdigit() else None
     return None
+
+
+# --- WSGI ----------------------------------------------------------------------------------------
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+WSGI_CHUNK = 64 * 1024
+
+
+class WsgiBodyLimit:
+    """The Django WSGI application, with a body without Content-Length read up to its limit (see the module's note)."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        limit = body_limit(environ.get("PATH_INFO", ""))
+        if limit is None:
+            return self.app(environ, start_response)
+        declared = environ.get("CONTENT_LENGTH")
+        if declared:
+            if declared.isdigit() and int(declared) > limit:
+                environ[OVER_LIMIT] = True  # refused unread
+        elif "HTTP_TRANSFER_ENCODING" in environ and environ.get("wsgi.input_terminated"):
+            _read_body(environ, limit)
+        if environ.get(OVER_LIMIT):
+            _close_after(start_response)
+        return self.app(environ, start_response)
+
+
+def _read_body(environ: Environ, limit: int) -> None:
+    """Read a body of unknown length into a spooled file for Django, or mark it over the limit."""
+    # Django spools an upload past FILE_UPLOAD_MAX_MEMORY_SIZE to disk too; a body over the limit
+    # is dropped unread past limit + one chunk, so neither memory nor disk grows with it.
+    # It outlives this function as the request's input; freed (its disk file too) with the request.
+    body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115
+    stream, received = environ["wsgi.input"], 0
+    while chunk := stream.read(WSGI_CHUNK):
+        received += len(chunk)
+        if received > limit:
+            body.close()
+            environ[OVER_LIMIT] = True
+            environ["CONTENT_LENGTH"] = "0"
+            return
+        body.write(chunk)
+    body.seek(0)
+    environ["wsgi.input"], environ["CONTENT_LENGTH"] = body, str(received)
+
+
+def _close_after(start_response: StartResponse) -> None:
+    # The unread rest of the body is still on the connection: it cannot carry another request.
+    # WSGI forbids the application a Connection header (gunicorn drops it), so ask the server:
+    # gunicorn's start_response belongs to its response, whose force_close() says "Connection: close".
+    force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+    if callable(force_close):
+        force_close()

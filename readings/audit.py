@@ -7,8 +7,10 @@ same user, type "+" and time that simple-history would give. Elsewhere (SQLite, 
 simple-history's own way.
 """
 
+import functools
+
 from django.db import connection
-from django.db.models import AutoField, Model
+from django.db.models import AutoField, Field, Model
 from django.utils import timezone
 
 # The historical model's own columns; every other one copies the new row's column of that name.
@@ -23,10 +25,23 @@ def audited_insert(instance: Model) -> None:
     if connection.vendor != "postgresql":
         instance.save(force_insert=True)
         return
-    model = type(instance)
+    sql, fields = _insert_sql(type(instance))
+    values = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
+    user = getattr(instance, "_history_user", None)
+    with connection.cursor() as cursor:
+        when = getattr(instance, "_history_date", None) or timezone.now()
+        cursor.execute(sql, [*values, when, user.pk if user is not None else None])
+        [instance.pk] = cursor.fetchone()
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
+@functools.cache
+def _insert_sql(model: type[Model]) -> tuple[str, list[Field]]:
+    """The statement for `model` and the fields its parameters are, made once per process: the
+    same text every time, and `model.history` builds a new manager class on every access."""
     history = model.history.model
     fields = [field for field in model._meta.concrete_fields if not isinstance(field, AutoField)]
-    values = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
     copied = [field.column for field in history._meta.concrete_fields if field.attname not in HISTORY_OWN]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
@@ -40,10 +55,4 @@ def audited_insert(instance: Model) -> None:
         f"history_type, history_user_id) SELECT {selected}, %s, NULL, '+', %s FROM new "
         f"RETURNING {quote(model._meta.pk.column)}"
     )
-    user = getattr(instance, "_history_user", None)
-    with connection.cursor() as cursor:
-        when = getattr(instance, "_history_date", None) or timezone.now()
-        cursor.execute(sql, [*values, when, user.pk if user is not None else None])
-        [instance.pk] = cursor.fetchone()
-    instance._state.adding = False
-    instance._state.db = connection.alias
+    return sql, fields

@@ -346,12 +346,12 @@ class Browser:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_over_http_new_sign_ups_and_a_new_x_forwarded_for_get_no_new_tries(server_env):
+def test_over_http_new_sign_ups_and_a_new_x_forwarded_for_get_no_new_tries(server_env, stack):
     """The portal behind no trusted proxy, as an attacker meets it: the quick form with a new
     X-Forwarded-For each time, then sign-up after sign-up in the cabinet, all from one machine."""
     MeterFactory(account__number="123456789", serial="AB123")
     answers = []
-    with PortalServer(server_env) as portal:
+    with PortalServer(server_env, stack=stack) as portal:
         anonymous = Browser(portal.base_url)
         for n in range(10):
             form = {"account_number": f"80000{n:04d}", "meter_serial": "X1", "reading": "1"}

@@ -164,9 +164,9 @@ def test_a_resident_signing_in_forgets_their_own_failures(client, maria):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_over_http_a_flood_of_guesses_is_locked_out_on_the_api_and_the_cabinet(server_env):
+def test_over_http_a_flood_of_guesses_is_locked_out_on_the_api_and_the_cabinet(server_env, stack):
     User.objects.create_user(username=EMAIL, email=EMAIL, password=PASSWORD)
-    with PortalServer({**server_env, "LOGIN_ATTEMPTS_MAX": str(LIMIT)}) as portal:
+    with PortalServer({**server_env, "LOGIN_ATTEMPTS_MAX": str(LIMIT)}, stack=stack) as portal:
         codes = [post_json(f"{portal.base_url}/api/v1/auth/token/", EMAIL, "wrong")[0] for _ in range(LIMIT)]
         status, body, headers = post_json(f"{portal.base_url}/api/v1/auth/token/", EMAIL, PASSWORD)
         assert codes == [401] * (LIMIT - 1) + [429]

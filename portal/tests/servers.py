@@ -1,4 +1,5 @@
-"""The portal as an attacker or a messenger meets it: uvicorn in a process of its own, over HTTP.
+"""The portal as an attacker or a messenger meets it: in a process of its own, over HTTP, under
+uvicorn (ASGI) or gunicorn (WSGI); the security tests run under both (the `stack` fixture).
 
 A process of its own needs a database both it and the test can see, so these tests run
 on PostgreSQL (CI); on the embedded SQLite setup they skip with the reason printed.
@@ -23,46 +24,54 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class PortalServer:
-    """`uvicorn portal.asgi:application` on a free port of 127.0.0.1, on the test database.
+STACKS = ("uvicorn", "gunicorn")
 
-    uvicorn's own proxy-header handling is off, as README tells production to run it:
-    the portal alone decides which X-Forwarded-For to believe (TRUSTED_PROXIES).
+
+def stack_command(stack: str, port: int) -> list[str]:
+    """The portal served under `stack` on 127.0.0.1:`port`, one process, as README tells production to run it.
+
+    uvicorn's own proxy-header handling is off: the portal alone decides which X-Forwarded-For to
+    believe (TRUSTED_PROXIES). gunicorn never takes the client's address from X-Forwarded-For.
     """
+    if stack == "uvicorn":
+        return [
+            *(sys.executable, "-m", "uvicorn", "portal.asgi:application", "--port", str(port)),
+            *("--log-level", "warning", "--no-proxy-headers"),
+        ]
+    return [
+        *(sys.executable, "-m", "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}"),
+        *("--worker-class", "gthread", "--threads", "4", "--log-level", "warning"),
+    ]
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+
+class PortalServer:
+    """The portal under `stack` (uvicorn: portal.asgi, gunicorn: portal.wsgi) on a free port of
+    127.0.0.1, on the test database."""
+
+    def __init__(self, env: dict[str, str], *args: str, stack: str = "uvicorn") -> None:
+        self.stack = stack
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "portal.asgi:application",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-                "--no-proxy-headers",
-                *args,
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+        self.process = subprocess.Popen([*stack_command(stack, self.port), *args], cwd=ROOT, env=env)
         self._wait_ready()
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"uvicorn exited with {self.process.returncode}")
+                raise AssertionError(f"{self.stack} exited with {self.process.returncode}")
             try:
                 with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as answer:
                     if answer.status == 200:
                         return
             except OSError:
                 time.sleep(0.1)
-        raise AssertionError(f"uvicorn on port {self.port} did not start")
+        raise AssertionError(f"{self.stack} on port {self.port} did not start")
+
+    def pids(self) -> list[int]:
+        """The server's process and its workers (gunicorn serves from a child of the process it starts)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [self.process.pid, *map(int, children)]
 
     def stop(self) -> None:
         self.process.terminate()
@@ -88,3 +97,9 @@ def server_env(on_postgres) -> dict[str, str]:
         "DATABASE_URL": database_url(on_postgres),
         "DJANGO_DEBUG": "1",
     }
+
+
+@pytest.fixture(params=STACKS)
+def stack(request) -> str:
+    """Each serving stack in turn: what guards the portal must guard it under both."""
+    return request.param

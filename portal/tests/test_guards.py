@@ -1,7 +1,7 @@
 """Requests refused before any view: a NUL in the address (400), a body over its path's limit (413).
 
 In-process here (the test client, and the ASGI application driven chunk by chunk); over HTTP
-against uvicorn, as an attacker sends them, in test_guards_http.py.
+under gunicorn and uvicorn, as an attacker sends them, in test_guards_http.py.
 """
 
 import asyncio

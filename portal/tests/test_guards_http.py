@@ -1,5 +1,5 @@
-"""What an attacker sends, over HTTP against uvicorn: a NUL in the address, a chunked body with no
-end, a forged X-Forwarded-For. PostgreSQL only (portal/tests/servers.py)."""
+"""What an attacker sends, over HTTP against uvicorn and gunicorn: a NUL in the address, a chunked
+body with no end, a forged X-Forwarded-For. PostgreSQL only (portal/tests/servers.py)."""
 
 import http.client
 import json
@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from accounts.linking import account_link
@@ -34,7 +35,7 @@ def request(server: PortalServer, method: str, path: str, body: str = "", **head
         connection.close()
 
 
-def test_a_nul_in_an_account_number_is_a_400_in_the_cabinet_and_the_api(server_env):
+def test_a_nul_in_an_account_number_is_a_400_in_the_cabinet_and_the_api(server_env, stack):
     MeterFactory(account__number="123456789", serial="AB123")
     user = UserFactory(username="maria")
     account_link(user=user, account_number="123456789", meter_serial="AB123")
@@ -42,7 +43,7 @@ def test_a_nul_in_an_account_number_is_a_400_in_the_cabinet_and_the_api(server_e
     browser = Client()
     browser.force_login(user)  # the session is in the database the server reads
     session = f"sessionid={browser.cookies['sessionid'].value}"
-    with PortalServer(server_env) as server:
+    with PortalServer(server_env, stack=stack) as server:
         for path in ("/accounts/123456789%00/", "/accounts/%00/history/", "/accounts/1%00/history.csv"):
             status, page = request(server, "GET", path, Cookie=session)
             assert status == 400, path
@@ -57,8 +58,8 @@ def test_a_nul_in_an_account_number_is_a_400_in_the_cabinet_and_the_api(server_e
             assert (status, json.loads(body)["code"]) == (400, "bad_request"), path
 
 
-def test_a_forged_x_forwarded_for_behind_one_proxy_stores_the_peers_address(server_env):
-    with PortalServer({**server_env, "TRUSTED_PROXIES": "1"}) as server:
+def test_a_forged_x_forwarded_for_behind_one_proxy_stores_the_peers_address(server_env, stack):
+    with PortalServer({**server_env, "TRUSTED_PROXIES": "1"}, stack=stack) as server:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         connection.request("GET", "/quick/")
         answer = connection.getresponse()
@@ -81,15 +82,16 @@ def test_a_forged_x_forwarded_for_behind_one_proxy_stores_the_peers_address(serv
 # --- A chunked body with no Content-Length ------------------------------------------------------
 
 
-def rss_kib(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+def rss_kib(server: PortalServer) -> int:
+    """The resident memory of the server's processes, its workers too."""
+    statuses = [Path(f"/proc/{pid}/status").read_text() for pid in server.pids()]
+    return sum(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) for status in statuses)
 
 
-def spooled_bytes(pid: int, spool: Path) -> int:
-    """The bytes in files the server holds open under its temp dir (deleted ones too)."""
+def spooled_bytes(server: PortalServer, spool: Path) -> int:
+    """The bytes in files the server's processes hold open under its temp dir (deleted ones too)."""
     total = 0
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
+    for fd in (fd for pid in server.pids() for fd in Path(f"/proc/{pid}/fd").iterdir()):
         try:
             if os.readlink(fd).startswith(str(spool)):
                 total += os.stat(fd).st_size
@@ -100,7 +102,7 @@ def spooled_bytes(pid: int, spool: Path) -> int:
 
 def chunked_upload(server: PortalServer, path: str, total: int, spool: Path) -> dict:
     """Send up to `total` bytes chunked, stopping as soon as the server answers; what it took."""
-    figures = {"rss_before_kib": rss_kib(server.process.pid), "spool_peak": 0, "sent": 0}
+    figures = {"rss_before_kib": rss_kib(server), "spool_peak": 0, "sent": 0}
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.settimeout(5)
     head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -113,7 +115,7 @@ def chunked_upload(server: PortalServer, path: str, total: int, spool: Path) -> 
             sock.sendall(piece)
             figures["sent"] += CHUNK
             if figures["sent"] % (32 * CHUNK) == 0:
-                figures["spool_peak"] = max(figures["spool_peak"], spooled_bytes(server.process.pid, spool))
+                figures["spool_peak"] = max(figures["spool_peak"], spooled_bytes(server, spool))
     except (TimeoutError, ConnectionError):
         pass  # the server stopped reading: its answer is waiting
     answer = b""
@@ -124,14 +126,14 @@ def chunked_upload(server: PortalServer, path: str, total: int, spool: Path) -> 
         pass
     sock.close()
     figures["seconds"] = round(time.monotonic() - started, 2)
-    figures["rss_after_kib"] = rss_kib(server.process.pid)
+    figures["rss_after_kib"] = rss_kib(server)
     figures["status"] = int(answer.split(b" ", 2)[1]) if answer else None
     figures["answer"] = answer
     return figures
 
 
-def test_a_chunked_300_mb_upload_is_refused_early_with_memory_and_disk_flat(server_env, tmp_path):
-    with PortalServer({**server_env, "TMPDIR": str(tmp_path)}) as server:
+def test_a_chunked_300_mb_upload_is_refused_early_with_memory_and_disk_flat(server_env, stack, tmp_path):
+    with PortalServer({**server_env, "TMPDIR": str(tmp_path)}, stack=stack) as server:
         for path in ("/api/v1/auth/token/", "/quick/"):
             figures = chunked_upload(server, path, 300 * 2**20, tmp_path)
             print(path, {key: value for key, value in figures.items() if key != "answer"})
@@ -141,3 +143,24 @@ def test_a_chunked_300_mb_upload_is_refused_early_with_memory_and_disk_flat(serv
             assert figures["sent"] < 32 * 2**20
             assert figures["spool_peak"] == 0
             assert figures["rss_after_kib"] - figures["rss_before_kib"] < 20 * 1024
+
+
+def test_a_chunked_body_within_its_limit_reaches_the_api_as_sent(server_env, stack):
+    get_user_model().objects.create_user("maria@example.com", "maria@example.com", "correct horse 1")
+    body = json.dumps({"username": "maria@example.com", "password": "correct horse 1"}).encode()
+    with PortalServer(server_env, stack=stack) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        # No Content-Length: the body comes in three chunks, as a streaming client sends it.
+        pieces = iter([body[:10], body[10:30], body[30:]])
+        connection.request(
+            "POST",
+            "/api/v1/auth/token/",
+            body=pieces,
+            encode_chunked=True,
+            headers={"Content-Type": "application/json"},
+        )
+        answer = connection.getresponse()
+        status, token = answer.status, json.loads(answer.read()).get("token")
+        connection.close()
+    assert status == 200
+    assert token
