@@ -30,7 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import harness, webhook
 
 SCRATCH_DATABASE = "pokaznyk_bench_converse"
-WORKER_MARKERS = ("event_work", "events_lease", "event_lease")  # frames of a worker busy with events
+# Frames of a worker busy with events: its event loop's, and those of the thread sync_to_async runs
+# the database work in (whose stacks do not pass through the loop's frames).
+WORKER_MARKERS = ("event_work", "events_lease", "event_answer", "event_claim", "event_done", "stored_handle")
 
 
 def main() -> None:
