@@ -394,10 +394,12 @@ def py_spy(out: Path | None, pids: list[int], seconds: float) -> Iterator[None]:
                     part.unlink()
 
 
-def profile_summary(collapsed: Path, top: int = 22) -> str:
+def profile_summary(collapsed: Path, top: int = 22, *, markers: tuple[str, ...] = ()) -> str:
     """Where the server's samples went while it handled a request: the heaviest functions (inclusive) of the
     project and its libraries, the plumbing between them (threads, asgiref, Django's handler chain) left
-    out, and the samples' own (self) time by package — psycopg's waits are PostgreSQL round trips."""
+    out, and the samples' own (self) time by package — psycopg's waits are PostgreSQL round trips.
+    `markers`: the frames that mark a sample as work (a request's handling unless told)."""
+    markers = markers or _HANDLING
     if not collapsed.exists() or not collapsed.stat().st_size:
         return f"profile: py-spy wrote nothing to {collapsed} (is it installed, may it ptrace here?)"
     inclusive: Counter[str] = Counter()
@@ -409,7 +411,7 @@ def profile_summary(collapsed: Path, top: int = 22) -> str:
             continue
         frames = [f for f in stack.split(";") if not f.lstrip().startswith(("process ", "thread ", "spawn_main"))]
         # A worker waiting for a request is not a cost: only samples inside a request's handling count.
-        if not any(marker in frame for frame in frames for marker in _HANDLING):
+        if not any(marker in frame for frame in frames for marker in markers):
             continue
         n = int(count)
         total += n

@@ -31,13 +31,20 @@ def event_claim(*, channel: str, key: str) -> bool:
     handled again when the platform re-delivers it (or a worker tries it again). Committed
     with the conversation's writes, it is what makes the event done: a worker that dies after
     the commit leaves nothing to be done twice (the stored event is marked done by the worker
-    only after the replies are sent, so the chat's next event waits for them)."""
-    try:
-        with transaction.atomic():
-            ProcessedEvent.objects.create(channel=channel, key=key[:200])
-    except IntegrityError:
-        return False
-    return True
+    only after the replies are sent, so the chat's next event waits for them).
+
+    ON CONFLICT DO NOTHING rather than catching the IntegrityError: no savepoint around it, two
+    round trips fewer on every event. A second process claiming the same key at once waits for
+    the first one's transaction, and then inserts nothing (it committed) or claims it (it failed).
+    """
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO botbridge_processedevent (channel, key, received_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (channel, key) DO NOTHING",
+            [channel, key[:200], now],
+        )
+        return cursor.rowcount == 1
 
 
 def telegram_update_key(*, bot_id: int, update_id: int) -> str:
@@ -93,6 +100,7 @@ class Leased:
     chat_key: str
     payload: str
     attempts: int
+    leased_until: dt.datetime  # the lease's end, which also names it: a later lease of the event ends later
 
 
 def events_store(*, events: list[Inbound]) -> int:
@@ -117,37 +125,60 @@ def events_store(*, events: list[Inbound]) -> int:
 
 
 def event_lease(*, seconds: float, channel: str = "", chat_key: str = "") -> Leased | None:
-    """The next event a worker may take, leased to it for `seconds`; None when there is none.
+    """The next event a worker may take, leased to it for `seconds`; None when there is none."""
+    leased = events_lease(seconds=seconds, limit=1, channel=channel, chat_key=chat_key)
+    return leased[0] if leased else None
 
-    The oldest waiting event of a chat none of whose earlier events is waiting, and not leased
-    to another worker (or leased to one whose lease ran out: it died). So a chat's events go
-    one at a time and in order, whatever the number of workers. SKIP LOCKED: two workers
-    leasing at once take different events instead of queueing on one row. `channel` and
-    `chat_key` limit it to one chat (a webhook working inline on the event it just stored).
+
+def events_lease(*, seconds: float, limit: int, channel: str = "", chat_key: str = "") -> list[Leased]:
+    """Up to `limit` events a worker may take, leased to it for `seconds`, oldest first.
+
+    Each the oldest waiting event of its chat, none of whose earlier events is waiting, and not
+    leased to another worker (or leased to one whose lease ran out: it died). So the events of
+    one lease are of different chats, and a chat's events go one at a time and in order,
+    whatever the number of workers. SKIP LOCKED: two workers leasing at once take different
+    events instead of queueing on one row. Several in one statement: a deep queue costs one
+    round trip per `limit` events instead of one each. `channel` and `chat_key` limit it to one
+    chat (a webhook working inline on the event it just stored).
     """
     now = timezone.now()
     adapt = connection.ops.adapt_datetimefield_value
-    params: list = [adapt(now + dt.timedelta(seconds=seconds)), adapt(now)]
+    params: list = [adapt(now)]
     one_chat = ""
     if chat_key:
         one_chat = "AND e.channel = %s AND e.chat_key = %s"
         params += [channel, chat_key]
+    params += [limit, adapt(now + dt.timedelta(seconds=seconds))]
     skip_locked = "FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE botbridge_inboundevent SET leased_until = %s, attempts = attempts + 1 "  # noqa: S608
-            "WHERE done_at IS NULL AND id = ("
+            # The events picked once, in a CTE of their own: PostgreSQL may run an `IN (subquery)`
+            # with a LIMIT and SKIP LOCKED more than once per statement, and then picks other rows.
+            "WITH picked AS MATERIALIZED ("  # noqa: S608
             " SELECT e.id FROM botbridge_inboundevent e"
             " WHERE e.done_at IS NULL AND (e.leased_until IS NULL OR e.leased_until < %s) "
             f" {one_chat}"
             " AND NOT EXISTS (SELECT 1 FROM botbridge_inboundevent o WHERE o.done_at IS NULL"
             "  AND o.channel = e.channel AND o.chat_key = e.chat_key AND o.id < e.id)"
-            f" ORDER BY e.id LIMIT 1 {skip_locked}"
-            ") RETURNING id, channel, key, chat_key, payload, attempts",
+            f" ORDER BY e.id LIMIT %s {skip_locked}"
+            ") UPDATE botbridge_inboundevent SET leased_until = %s, attempts = attempts + 1"
+            " WHERE done_at IS NULL AND id IN (SELECT id FROM picked)"
+            " RETURNING id, channel, key, chat_key, payload, attempts, leased_until",
             params,
         )
-        row = cursor.fetchone()
-    return Leased(*row) if row else None
+        rows = cursor.fetchall()
+    until = now + dt.timedelta(seconds=seconds)  # as stored (SQLite returns it as text)
+    return sorted((Leased(*row[:6], until) for row in rows), key=lambda leased: leased.id)
+
+
+def events_release(*, leased: list[Leased]) -> None:
+    """Leased events a worker did not start on (it is stopping, or its lease is running out):
+    waiting again at once, this lease not counted as an attempt (nothing of them was tried).
+    Only while the lease is still this worker's: an event whose lease ran out may be another's now."""
+    for event in leased:
+        InboundEvent.objects.filter(pk=event.id, done_at__isnull=True, leased_until=event.leased_until).update(
+            leased_until=None, attempts=F("attempts") - 1
+        )
 
 
 def event_done(*, event_id: int) -> None:

@@ -1,8 +1,8 @@
 """The workers: they take the events the webhooks stored (botbridge.models.InboundEvent), run the
 conversation and send the replies.
 
-A worker leases one event at a time (services.event_lease): the oldest waiting event of a chat
-with nothing earlier waiting, so a chat's events are handled one at a time and in order
+A worker leases a few events at a time (services.events_lease), each the oldest waiting event of
+a chat with nothing earlier waiting, so a chat's events are handled one at a time and in order
 however many workers run. The event's adapter handles it as the webhook used to: its claim
 (services.event_claim), the resident and the conversation's writes commit in one transaction,
 which also marks the event done; the replies are sent after the commit.
@@ -19,13 +19,14 @@ Nothing is kept in the worker's memory between events: it can be killed at any p
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
-from botbridge.services import Leased, event_done, event_lease, event_retry
+from botbridge.services import Leased, event_done, event_retry, events_lease, events_release
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 # wait behind it, and they must not wait forever for one the database or platform never takes.
 MAX_ATTEMPTS = 5
 IDLE_SECONDS = 0.05  # how often an idle worker looks for work
+# Events leased in one statement. A few: a deep queue costs a lease per few events, and a worker
+# killed with a lease in hand delays at most this many chats until the lease runs out.
+LEASE_BATCH = 4
 
 
 async def event_handle(leased: Leased) -> None:
@@ -73,20 +77,31 @@ async def event_work(leased: Leased, *, retry_after: float | None = None) -> boo
 async def events_drain(
     *, channel: str = "", chat_key: str = "", stop: Callable[[], bool] = lambda: False, retry_after: float | None = None
 ) -> tuple[int, int]:
-    """Handle events until none is left to lease (or `stop` says so): (handled, failed)."""
+    """Handle events until none is left to lease (or `stop` says so): (handled, failed).
+
+    A worker leases up to LEASE_BATCH events at once (of different chats: services.events_lease)
+    and handles them one after another, each marked done after its replies. The ones it does not
+    start on are released at once: when it is told to stop, and when half the lease has gone by
+    (events slower than expected: the rest would be taken by another worker as from a dead one).
+    """
     handled = failed = 0
+    seconds = settings.BOT_EVENT_LEASE_SECONDS
+    batch = 1 if chat_key else LEASE_BATCH  # a chat's own events come one at a time anyway
     while not stop():
-        leased = await sync_to_async(event_lease)(
-            seconds=settings.BOT_EVENT_LEASE_SECONDS, channel=channel, chat_key=chat_key
-        )
-        if leased is None:
+        leased = await sync_to_async(events_lease)(seconds=seconds, limit=batch, channel=channel, chat_key=chat_key)
+        if not leased:
             break
-        if await event_work(leased, retry_after=retry_after):
-            handled += 1
-        else:
-            failed += 1
-            if chat_key:
-                break  # the chat's later events wait for this one: the next try is the platform's
+        fresh_until = time.monotonic() + seconds / 2
+        for index, event in enumerate(leased):
+            if index and (stop() or time.monotonic() > fresh_until):
+                await sync_to_async(events_release)(leased=leased[index:])
+                break
+            if await event_work(event, retry_after=retry_after):
+                handled += 1
+            else:
+                failed += 1
+                if chat_key:
+                    return handled, failed  # the chat's later events wait for this one: the next try is the platform's
     return handled, failed
 
 

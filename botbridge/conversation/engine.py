@@ -68,7 +68,9 @@ def converse(
     with translation.override(language):
         if isinstance(event, NotPrivate):
             return [Reply(texts.private_only())]
-        with transaction.atomic():
+        # No savepoint inside the channel's transaction (event_answer's): an error here fails the
+        # whole event anyway, and a savepoint is two round trips on every event.
+        with transaction.atomic(savepoint=False):
             step, data = conversation_load(channel=channel, user_key=user_key)
             turn = Turn(channel=channel, user_key=user_key, user=user, name=name, step=step, data=dict(data))
             answers = _answer(turn, event)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from asgiref.sync import async_to_sync
 from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -26,7 +27,7 @@ from botbridge.tests import fake_viber as viber
 from botbridge.tests import updates
 from botbridge.tests.chat import SECRET
 from botbridge.tests.messenger_chat import PSID
-from botbridge.worker import events_work
+from botbridge.worker import events_drain, events_work
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = "/telegram/webhook/"
@@ -156,6 +157,37 @@ def test_a_chats_later_event_waits_while_an_earlier_one_is_leased(client, bot_se
 
 
 @pytest.mark.django_db
+def test_one_lease_takes_several_chats_first_events_never_two_of_one_chat(
+    client, bot_settings, fake_bot_api, workers_only
+):
+    for user_id, text in [(111, "/start"), (111, "/help"), (222, "/start"), (333, "/start")]:
+        post(client, updates.message(text, user_id=user_id), fake_bot_api)
+    leased = services.events_lease(seconds=60, limit=10)
+    assert [event.chat_key for event in leased] == ["111", "222", "333"]  # oldest first
+    assert services.events_lease(seconds=60, limit=10) == []  # 111's /help waits for its /start
+    services.event_done(event_id=leased[0].id)
+    assert [event.chat_key for event in services.events_lease(seconds=60, limit=10)] == ["111"]
+
+
+@pytest.mark.django_db
+def test_a_worker_told_to_stop_releases_the_events_it_leased_and_did_not_start(
+    client, bot_settings, fake_bot_api, workers_only
+):
+    for user_id in (111, 222, 333):
+        post(client, updates.message("/start", user_id=user_id), fake_bot_api)
+    told = []
+
+    def stop_after_the_first() -> bool:
+        told.append(1)
+        return len(told) > 1  # asked before the lease, then before the second event
+
+    assert async_to_sync(events_drain)(stop=stop_after_the_first) == (1, 0)
+    assert fake_bot_api.texts(111) and not fake_bot_api.texts(222) and waiting() == 2
+    # Waiting again at once, not after the dead lease's 90 s, and this lease not counted as a try.
+    assert [(e.chat_key, e.attempts) for e in services.events_lease(seconds=60, limit=10)] == [("222", 1), ("333", 1)]
+
+
+@pytest.mark.django_db
 def test_an_event_the_database_refused_is_tried_again_and_the_chats_next_one_waits_for_it(
     client, bot_settings, fake_bot_api, workers_only
 ):
@@ -194,6 +226,21 @@ def test_the_conversation_state_is_read_once_and_written_once_per_event(
     on_state = [query["sql"].split()[0] for query in queries if "botbridge_conversationstate" in query["sql"]]
     assert on_state == ["SELECT", "INSERT"]  # the INSERT … ON CONFLICT DO UPDATE of the new step
     assert ConversationState.objects.get().data == {"number": "123456789"}
+
+
+@pytest.mark.django_db
+def test_an_event_is_one_transaction_with_no_savepoint_inside(client, bot_settings, fake_bot_api, workers_only):
+    """The claim, the resident and the conversation commit together, and nothing inside takes a
+    savepoint of its own: each would be two round trips more on every event a worker handles."""
+    post(client, updates.message("/start"), fake_bot_api)
+    events_work()
+    post(client, updates.message("/help"), fake_bot_api)
+    with CaptureQueriesContext(connection) as queries:
+        assert events_work() == (1, 0)
+    savepoints = [query["sql"] for query in queries if query["sql"].startswith("SAVEPOINT")]
+    # The test runs inside a transaction of its own, so the event's transaction is a savepoint here.
+    assert len(savepoints) == 1
+    assert ProcessedEvent.objects.count() == 2 and len(fake_bot_api.sent_messages(111)) == 2
 
 
 # --- Worker processes: manage.py converse --------------------------------------------------------
