@@ -8,6 +8,7 @@ stores from threads of its own, and the worker must see what they stored.
 """
 
 import asyncio
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -250,3 +251,50 @@ def test_messenger_answers_alike_stores_all_or_none_and_the_events_are_conversed
     assert InboundEvent.objects.count() == 2  # both events of the POST, once each
     assert events_work() == (2, 0)
     assert len(fake_graph.sent(PSID)) == 1 and len(fake_graph.sent(other)) == 1
+
+
+def wsgi_answer(path: str, body: bytes, headers: dict[str, str]) -> tuple:
+    """A POST to the portal's WSGI application (gunicorn's), where WebhookIntakeWSGI takes it."""
+    from portal.intake import WebhookIntakeWSGI
+    from portal.wsgi import application
+
+    assert isinstance(application, WebhookIntakeWSGI)  # the fast intake is in front of Django here too
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        **{"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()},
+    }
+    got: dict = {}
+
+    def start_response(status: str, response_headers: list, exc_info=None) -> None:
+        got.update(status=int(status.split()[0]), headers=dict(response_headers))
+
+    chunks = application(environ, start_response)
+    content = b"".join(chunks)
+    getattr(chunks, "close", lambda: None)()
+    response = httpx.Response(got["status"], headers=got["headers"], content=content)
+    return answer(response)
+
+
+def test_telegram_answers_alike_under_wsgi(client, intake, bot_settings, fake_bot_api):
+    right = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    good = json.dumps(updates.message("/start", update_id=7)).encode()
+    cases = {
+        "good": good,
+        "malformed": b'{"update_id": "one"}',
+        "oversized": b'{"update_id": 3, "pad": "' + b"x" * LIMIT + b'"}',
+    }
+    for name, body in cases.items():
+        assert wsgi_answer(TELEGRAM, body, right) == view_answer(client, TELEGRAM, body, right), name
+    assert wsgi_answer(TELEGRAM, good, {})[0] == view_answer(client, TELEGRAM, good, {})[0] == 403
+    with RefusedWrites():
+        other = json.dumps(updates.message("/help", update_id=8)).encode()
+        assert wsgi_answer(TELEGRAM, other, right) == view_answer(client, TELEGRAM, other, right)
+    assert list(InboundEvent.objects.values_list("key", flat=True)) == [f"{fake_bot_api.token.split(':')[0]}:7"]
