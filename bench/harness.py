@@ -655,11 +655,12 @@ class Step:
 
     def line(self) -> str:
         m = self.run.measured
-        rate = self.run.cpu.get("server", 0), self.run.cpu.get("PostgreSQL (all of it)", 0)
         sent = m.sent / m.seconds if m.seconds else 0
+        parts = [("server", "server"), ("workers", "workers"), ("PostgreSQL", "PostgreSQL (all of it)")]
+        parts.append(("load generator", "load generator"))
         per = (
             ", ".join(
-                f"{name} {used * 1000 / sent:.1f} ms" for name, used in zip(("server", "PostgreSQL"), rate, strict=True)
+                f"{name} {self.run.cpu[part] * 1000 / sent:.1f} ms" for name, part in parts if part in self.run.cpu
             )
             if sent
             else ""
@@ -852,6 +853,7 @@ class Load:
         prepare: Callable[[int], None] | None = None,
         check: Callable[[Phase, int], str] | None = None,
         profile: Path | None = None,
+        worker_pids: list[int] | None = None,
     ) -> "Capacity":
         """The highest open-loop arrival rate at which `target` meets the aim: p99 under rates.p99_ms, no errors.
 
@@ -866,6 +868,7 @@ class Load:
 
         With `profile`, one more step at the highest rate met (or the lowest tried) runs under py-spy,
         its samples of the server's processes written there and summed up in `Capacity.profile`.
+        `worker_pids`: processes beside the server (a webhook's workers), whose CPU is counted apart.
         """
         spec = self._spec(target)
         print(f"{target.name}: warming up with {self.warmup:,} requests ...", flush=True)
@@ -896,6 +899,7 @@ class Load:
                 phase, marks = self._client(
                     {**spec, "mode": "open", "rate": rate, "timeout": rates.timeout, "first": first, "count": count},
                     server_pids,
+                    worker_pids,
                 )
             phase.ok_status = target.ok_status
             run = self._summarise(f"{target.name} at {rate:,.0f}/s", warmup, phase, count, marks, sampler)
@@ -917,7 +921,9 @@ class Load:
             result.profiled = result.steps.pop()  # slower under the profiler: not one of the figures
         return result
 
-    def _client(self, spec: dict, server_pids: list[int] | None) -> tuple[Phase, dict]:
+    def _client(
+        self, spec: dict, server_pids: list[int] | None, worker_pids: list[int] | None = None
+    ) -> tuple[Phase, dict]:
         """One phase of load from a child process; with `server_pids`, CPU and PostgreSQL counters around it."""
         from django.db import connection
 
@@ -935,7 +941,7 @@ class Load:
                     result = json.loads(line)
                     break
                 if server_pids is not None:
-                    cpu = cpu_snapshot(server_pids, child.pid)
+                    cpu = cpu_snapshot(server_pids, child.pid, worker_pids or [])
                     if mark == "done":
                         time.sleep(1.1)  # PostgreSQL publishes a backend's counters at most once a second
                     marks[mark] = (cpu, pg_counters(connection))
@@ -1079,19 +1085,22 @@ def _request(spec: dict, request: dict, signature: Signature | None) -> tuple[st
 # --- CPU and PostgreSQL's counters --------------------------------------------------------------------
 
 
-def cpu_snapshot(server_pids: list[int], client_pid: int) -> dict:
+def cpu_snapshot(server_pids: list[int], client_pid: int, worker_pids: list[int] | None = None) -> dict:
     """Clock ticks of CPU used so far by each part, by every other process, and by the whole machine."""
     procs = _processes()
     server = {pid for pid in server_pids if pid in procs}
     server |= {pid for pid in procs if _descends(pid, server_pids, procs)}
+    workers = {pid for pid in worker_pids or [] if pid in procs}
+    workers |= {pid for pid in procs if _descends(pid, worker_pids or [], procs)}
     postgres = {pid for pid, p in procs.items() if p["comm"].startswith("postgres")}
     postmaster = [pid for pid in postgres if procs[pid]["ppid"] not in postgres]
     with open("/proc/stat") as file:
         ticks = [int(n) for n in file.readline().split()[1:9]]  # user .. steal; guest is inside user
     idle = ticks[3] + ticks[4]  # idle + iowait
-    mine = server | postgres | {client_pid, os.getpid()}
+    mine = server | workers | postgres | {client_pid, os.getpid()}
     return {
         "server": sum(procs[pid]["cpu"] for pid in server),
+        **({"workers": sum(procs[pid]["cpu"] for pid in workers)} if worker_pids else {}),
         # Backends that ended meanwhile are counted in the postmaster's children's time.
         "PostgreSQL (all of it)": sum(procs[pid]["cpu"] for pid in postgres)
         + sum(procs[pid]["children"] for pid in postmaster),
