@@ -18,8 +18,10 @@ from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
 
+from portal.intake import WEBHOOKS as INTAKE
+
 API = ("/api/",)
-WEBHOOKS = ("/telegram/webhook/", "/viber/webhook/", "/messenger/webhook/")
+WEBHOOKS = tuple(INTAKE)  # the webhook paths are named once, with their takes (portal/intake.py)
 
 
 def _skipped(base: type, skip: tuple[str, ...]) -> type:
