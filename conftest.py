@@ -27,6 +27,17 @@ def migrate_to(*targets: tuple[str, str]):
     return executor.loader.project_state(list(targets)).apps
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]):
+    """The tests marked slow first, before the orders the plugins keep: pytest-django's (tests in
+    a transaction, then transactional ones, then those without a database) and the browser's
+    (its tests last). Their sorts are stable, so the slow tests lead each of those groups.
+    pytest-xdist hands tests out in this order: a long test left for the end of a group would
+    keep one worker busy while the other has nothing to do."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    return (yield)
+
+
 # --- The fake Telegram Bot API: the bot, reminders and review notices talk to it -------------
 
 

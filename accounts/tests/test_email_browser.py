@@ -5,6 +5,7 @@ told where reminders go; and a rejected reading's email leads to a first screen 
 import re
 import threading
 
+import pytest
 import time_machine
 from django.conf import settings
 from django.core import mail
@@ -51,6 +52,7 @@ def in_thread(work) -> None:
     assert not failures, failures
 
 
+@pytest.mark.slow
 def test_a_web_only_resident_confirms_the_address_and_is_told_where_reminders_go(browser_page: BrowserPage):
     meter = MeterFactory(serial="MAIL77", initial_values=[1000])
     number = meter.account.number

@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from conftest import migrate_to
 
+pytestmark = pytest.mark.slow
 BEFORE = [
     ("accounts", "0012_api_tokens_knox"),
     ("readings", "0005_review"),

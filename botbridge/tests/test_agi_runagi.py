@@ -18,6 +18,7 @@ from botbridge.tests.fake_asterisk import FakeAsterisk
 from portal.tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
 ECHO = "echo=botbridge.tests.agi_scripts.echo"
 PROCESS = "process=botbridge.tests.agi_scripts.process"
 

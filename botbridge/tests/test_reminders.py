@@ -213,6 +213,7 @@ def test_a_second_sender_does_nothing_while_one_runs(sender_settings, fake_bot_a
     assert sending.deliveries_send(channel="telegram").sent == 1
 
 
+@pytest.mark.slow
 def test_the_rate_holds_and_a_chat_gets_one_message_a_second(sender_settings, fake_bot_api):
     sender_settings.TELEGRAM_BROADCAST_RATE = 20
     filled_broadcast(range(7000, 7030), fake_bot_api)

@@ -53,6 +53,7 @@ def people(channel: str, keys) -> None:
         channel_identity_resolve(channel=channel, external_id=str(key), display_name="Марія", language_code="uk")
 
 
+@pytest.mark.slow
 def test_a_second_channel_is_sent_by_the_same_sender_at_its_own_rate(viber, fake_bot_api):
     viber_keys = [f"v{n:02}" for n in range(20)]
     people("viber", viber_keys)

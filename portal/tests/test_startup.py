@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
 
 # A process that serves the portal with every bot off: the system checks (every URLconf and view),
 # what runserver and uvicorn serve, every URL pattern's view, a celery worker's tasks, requests

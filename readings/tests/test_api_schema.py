@@ -72,6 +72,7 @@ def operation_test(method: str, path: str):
     them side by side."""
     OPERATIONS.append((method, path))
 
+    @pytest.mark.slow
     @schema.include(method=method, path=path).parametrize()
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
     def test(case, token):

@@ -10,9 +10,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from portal.tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
 
 
 def make_run(env: dict[str, str], log: Path) -> str:

@@ -254,8 +254,16 @@ def test_on_postgresql_the_export_works_with_debug_on_as_make_run_has_it(on_post
 @pytest.mark.django_db(transaction=True)  # as in production: a cancelled COPY aborts a transaction
 def test_on_postgresql_a_download_broken_off_in_the_middle_leaves_the_connection_usable(on_postgres):
     meter = MeterFactory(zones=1)
-    Reading.objects.bulk_create(
-        Reading(meter=meter, period=OCTOBER, value1=n, status="control", channel="api", submitted_at=TIMES[n % 9])
+    Reading.objects.bulk_create(  # receipts of our own: 3,000 random ones collide in about one run of 20
+        Reading(
+            meter=meter,
+            period=OCTOBER,
+            value1=n,
+            status="control",
+            channel="api",
+            submitted_at=TIMES[n % 9],
+            receipt=f"{n:08d}",
+        )
         for n in range(3000)
     )
     batch = export_batch_record(period=OCTOBER, kind="csv", exported_by=UserFactory())

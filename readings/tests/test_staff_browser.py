@@ -3,6 +3,7 @@ and a supervisor's and an operator's rounds on an office laptop's 1366×768 scre
 
 import re
 
+import pytest
 import time_machine
 from django.apps import apps
 from django.contrib.auth.models import Group
@@ -119,6 +120,7 @@ def held_readings(count: int) -> list[Reading]:
     return held
 
 
+@pytest.mark.slow
 def test_a_supervisor_and_an_operator_do_their_rounds_on_a_1366_screen(browser_page: BrowserPage):
     roles_ensure(apps)  # the live server's database lost the migration's groups between tests
     staff_member("olena", "supervisor")
