@@ -35,8 +35,20 @@ def make_run(env: dict[str, str], log: Path) -> str:
             assert answers(f"http://127.0.0.1:{port}/healthz", server, log) == 200, log.read_text()
         finally:
             os.killpg(server.pid, signal.SIGINT)
-            server.wait(timeout=30)
+            stopped(server, log)
     return log.read_text()
+
+
+def stopped(server: subprocess.Popen, log: Path) -> None:
+    """Waits for Ctrl+C to stop the reloader and its child. When it does not, both are aborted:
+    faulthandler (PYTHONFAULTHANDLER) writes where each thread of each of them stood into the log,
+    which the failure shows. It stopped late once in a whole suite's run, not since."""
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGABRT)
+        server.wait(timeout=10)
+        raise AssertionError(f"devserver did not stop within 30 s of Ctrl+C:\n{log.read_text()}") from None
 
 
 def answers(url: str, server: subprocess.Popen, log: Path) -> int:
@@ -64,6 +76,7 @@ def test_a_new_database_is_migrated_and_seeded_once_and_then_only_served(tmp_pat
         "DJANGO_DEBUG": "1",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "PYTHONUNBUFFERED": "1",
+        "PYTHONFAULTHANDLER": "1",
     }
     first = make_run(env, tmp_path / "first.log")
     assert "Applying readings.0001_initial... OK" in first
