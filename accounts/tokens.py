@@ -5,7 +5,6 @@ import datetime as dt
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.models import AuthToken
 
@@ -55,9 +54,3 @@ class TokenAuthentication(KnoxTokenAuthentication):
             auth_token.delete()
             return True
         return False
-
-
-class TokenScheme(KnoxTokenScheme):
-    """The OpenAPI schema says of it what it says of knox's."""
-
-    target_class = "accounts.tokens.TokenAuthentication"

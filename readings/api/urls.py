@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from readings.api import views
+from readings.api import schema, views  # noqa: F401 - schema's token scheme registers itself with drf-spectacular
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

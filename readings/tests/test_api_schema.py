@@ -107,3 +107,7 @@ def test_the_schema_says_what_the_api_takes(client):
     assert set(spec["components"]["schemas"][page]["properties"]) == {"count", "next", "previous", "results"}
     reading_in = spec["components"]["schemas"]["ReadingInRequest"]
     assert reading_in["oneOf"] == [{"required": ["value"]}, {"required": ["values"]}]
+    # The token goes in the Authorization header (readings.api.schema.TokenScheme), on every operation.
+    token = spec["components"]["securitySchemes"]["knoxApiToken"]
+    assert (token["type"], token["in"], token["name"]) == ("apiKey", "header", "Authorization")
+    assert {"knoxApiToken": []} in readings["post"]["security"]
