@@ -118,9 +118,10 @@ class FakeGraphAPI(ServedInThread):
         with self._lock:
             self._people.setdefault(psid, Person()).wrote_at = time.time() if at is None else at
 
-    def block(self, psid: str) -> None:
+    def block(self, psid: str, *, blocked: bool = True) -> None:
+        """The person blocks the Page (or, blocked=False, unblocks it)."""
         with self._lock:
-            self._people.setdefault(psid, Person()).blocked = True
+            self._people.setdefault(psid, Person()).blocked = blocked
 
     @property
     def calls(self) -> list[Call]:

@@ -9,6 +9,7 @@ import time_machine
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
+from accounts.models import ChannelIdentity
 from accounts.tests.factories import MeterFactory, UserFactory
 from botbridge.tests.messenger_chat import PSID, MessengerChat, texts, titles
 from readings.models import Reading
@@ -78,3 +79,14 @@ def test_the_seed_conversation(resident, fake_graph):
     export = api.get("/api/v1/export/readings/", {"period": "2026-12-01"})
     rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert [(row[2], row[4], row[5], row[11]) for row in rows[1:]] == [("GAMA1", "1111", "2222", "messenger")]
+
+
+def test_a_reply_refused_because_the_page_was_blocked_marks_the_resident_until_they_write_again(resident, fake_graph):
+    identity = ChannelIdentity.objects.filter(channel="messenger", external_id=PSID)
+    assert resident.postback("start")
+    fake_graph.block(PSID)  # blocked the Page right after writing
+    assert resident.say("Мої рахунки") == []
+    assert identity.get().blocked_at is not None  # reminders skip them
+    fake_graph.block(PSID, blocked=False)
+    assert resident.say("Мої рахунки")
+    assert identity.get().blocked_at is None

@@ -6,11 +6,12 @@ import logging
 
 from django.utils import translation
 
+from accounts.identities import channel_identity_block
 from accounts.selectors import channel_identity_get
 from botbridge import texts
 from botbridge.channels.inbound import event_answer
 from botbridge.channels.messenger import CHANNEL, graph, intake, render
-from botbridge.outbound import Sent
+from botbridge.outbound import Blocked, Sent
 
 logger = logging.getLogger(__name__)
 
@@ -36,5 +37,9 @@ def reply(recipient: str, answers: list) -> None:
         messages = render.messages(answers)
     for message in messages:
         request = {"recipient": {"id": recipient}, "messaging_type": "RESPONSE", "message": message}
-        if not isinstance(graph.post("messages", request), Sent):
+        outcome = graph.post("messages", request)
+        if isinstance(outcome, Blocked):
+            # They blocked the Page since they wrote: no reminders until they write again.
+            channel_identity_block(channel=CHANNEL, external_id=recipient, blocked=True)
+        if not isinstance(outcome, Sent):
             return  # the rest would arrive out of order; the refusal is logged
