@@ -329,12 +329,10 @@ def accounts_with_meters(*, user: User, number: str | None = None) -> list[dict]
         .order_by("-period")
         .values("pk")[:1]
     )
-    lasts = Reading.objects.in_bulk(
-        Meter.objects.filter(pk__in=[m.pk for m in meters])
-        .annotate(last=Subquery(last_ids))
-        .values_list("last", flat=True)
+    lasts = Reading.objects.filter(
+        pk__in=Meter.objects.filter(pk__in=[m.pk for m in meters]).annotate(last=Subquery(last_ids)).values("last")
     )
-    last_by_meter = {reading.meter_id: reading for reading in lasts.values()}
+    last_by_meter = {reading.meter_id: reading for reading in lasts}
     return [
         {
             "number": account.number,
