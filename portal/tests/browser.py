@@ -108,6 +108,14 @@ class BrowserPage:
         return [url for url in self.requests if is_outside(url, server_netloc)]
 
 
+def expect(target):
+    """Playwright's assertions, which wait (up to 5 s) until they hold. After a click that submits
+    a form, `inner_text()` can read the next page while it is still arriving and find it empty."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
 @pytest.fixture(scope="session")
 def chromium(live_server: LiveServer) -> Iterator[Browser]:
     """Debian's Chromium under Playwright, started once for the whole run."""

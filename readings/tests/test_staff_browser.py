@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from accounts.roles import roles_ensure
 from accounts.tests.factories import MeterFactory, UserFactory
 from conftest import kyiv
-from portal.tests.browser import BrowserPage
+from portal.tests.browser import BrowserPage, expect
 from readings.models import CalendarOverride, Reading
 from readings.services import reading_submit
 
@@ -38,14 +38,14 @@ def test_a_supervisor_watches_the_window_and_approves_a_held_reading(browser_pag
         page.get_by_role("button", name="Увійти").click()
         page.goto(browser_page.url("/admin/readings/reading/"))
         page.get_by_role("link", name="Прийом показань").click()
-        assert page.locator('[data-figure="accounts"]').inner_text() == "2"
-        assert page.locator('[data-figure="reviews"]').inner_text() == "1"
+        expect(page.locator('[data-figure="accounts"]')).to_have_text("2")
+        expect(page.locator('[data-figure="reviews"]')).to_have_text("1")
         browser_page.shot("dashboard")
 
         page.get_by_role("link", name="черга перевірки").click()
         page.locator('input[name="_selected_action"]').check()
         page.get_by_role("button", name="Прийняти вибрані показання").click()
-        assert "Прийнято: 1." in page.locator(".messagelist").inner_text()
+        expect(page.locator(".messagelist")).to_contain_text("Прийнято: 1.")
         browser_page.shot("review-queue")
 
         page.goto(browser_page.url("/admin/readings/reading/export/"))
@@ -143,13 +143,13 @@ def test_a_supervisor_and_an_operator_do_their_rounds_on_a_1366_screen(browser_p
         reject.click()
         fits_the_screen(browser_page, "reject-form")
         page.get_by_role("button", name="Відхилити").click()  # no reason given
-        assert "Вкажіть, чому показання відхилено" in page.locator("#content form").inner_text()
+        expect(page.locator("#content form")).to_contain_text("Вкажіть, чому показання відхилено")
         page.get_by_role("link", name="Скасувати: нічого не відхилено").click()
         page.wait_for_url(browser_page.url("/admin/readings/readingforreview/"))
         assert page.locator("#result_list tbody tr").count() == 3
         page.locator(f'input[name="_selected_action"][value="{approved.pk}"]').check()
         page.get_by_role("button", name="Прийняти вибрані показання").click()
-        assert "Прийнято: 1." in page.locator(".messagelist").inner_text()
+        expect(page.locator(".messagelist")).to_contain_text("Прийнято: 1.")
 
         # Export: December's readings picked by default, as a month.
         page.goto(browser_page.url("/admin/readings/reading/export/"))
@@ -172,23 +172,24 @@ def test_a_supervisor_and_an_operator_do_their_rounds_on_a_1366_screen(browser_p
             files=[{"name": "accounts.csv", "mimeType": "text/csv", "buffer": csv_file.encode()}]
         )
         page.get_by_role("button", name="Зберегти", exact=True).click()
-        assert "вул. Соборна 1" in page.locator("#preview").inner_text()
+        expect(page.locator("#preview")).to_contain_text("вул. Соборна 1")
         fits_the_screen(browser_page, "upload-preview")
         page.get_by_role("button", name="Імпортувати 1 рядок, пропустити 1 з помилками").click()
-        assert "Імпортовано рядків: 1." in page.locator(".messagelist").inner_text()
+        expect(page.locator(".messagelist")).to_contain_text("Імпортовано рядків: 1.")
 
         # Calendar: a day off that moves December's window is said before it is saved.
         page.goto(browser_page.url("/admin/readings/calendaroverride/add/"))
         fits_the_screen(browser_page, "calendar-form")
         page.get_by_label("Дата").fill("27.11.2026")
         page.get_by_role("button", name="Зберегти", exact=True).click()
-        notice = page.locator("#window-move").inner_text()
-        assert "зараз 27.11.2026–03.12.2026" in notice and "після зміни 26.11.2026–03.12.2026" in notice
+        notice = page.locator("#window-move")
+        expect(notice).to_contain_text("зараз 27.11.2026–03.12.2026")
+        expect(notice).to_contain_text("після зміни 26.11.2026–03.12.2026")
         assert not CalendarOverride.objects.exists()
         fits_the_screen(browser_page, "calendar-confirmation")
         page.get_by_role("button", name="Зберегти й перенести прийом").click()
-        assert "27.11.2026 (вихідний)" in page.locator(".messagelist").inner_text()
-        assert "Чт 26.11.2026" in page.locator("#windows").inner_text()
+        expect(page.locator(".messagelist")).to_contain_text("27.11.2026 (вихідний)")
+        expect(page.locator("#windows")).to_contain_text("Чт 26.11.2026")
         fits_the_screen(browser_page, "calendar")
         page.get_by_role("button", name="Вийти").click()
 
@@ -201,7 +202,7 @@ def test_a_supervisor_and_an_operator_do_their_rounds_on_a_1366_screen(browser_p
         page.get_by_role("button", name="Відхилити вибрані показання…").click()
         page.get_by_label("Причина, яку прочитає мешканець").fill("На фото 1900, а не 19000000.")
         page.get_by_role("button", name="Відхилити").click()
-        assert "Відхилено: 1." in page.locator(".messagelist").inner_text()
+        expect(page.locator(".messagelist")).to_contain_text("Відхилено: 1.")
         page.goto(browser_page.url("/admin/readings/calendaroverride/"))
         assert page.get_by_role("link", name="Додати виняток календаря").count() == 0
         fits_the_screen(browser_page, "operator-calendar")
