@@ -80,6 +80,7 @@ def fits_the_screen(browser_page: BrowserPage, name: str) -> None:
     """Nothing to scroll sideways: not the page, and not a list in its own box (Django gives a
     list one that scrolls on its own, which is how the review queue hid its columns)."""
     page = browser_page.page
+    page.wait_for_load_state()  # a click that submits a form returns once the next page starts to arrive
     width, visible = page.evaluate("[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]")
     assert width <= visible, f"{name}: the page is {width} px wide in {visible} px"
     for box, inner, outer in page.evaluate(
