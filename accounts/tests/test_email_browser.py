@@ -15,7 +15,7 @@ from accounts.models import User
 from accounts.tests.factories import MeterFactory, UserFactory
 from botbridge import sending
 from conftest import kyiv
-from portal.tests.browser import PHONE_VIEWPORT, BrowserPage
+from portal.tests.browser import PHONE_VIEWPORT, BrowserPage, expect
 from readings.services import reading_reject, reading_submit
 
 PASSWORD = "соняшник-на-балконі-42"
@@ -102,6 +102,7 @@ def test_a_web_only_resident_confirms_the_address_and_is_told_where_reminders_go
 
         truth.get_by_role("link", name="Змінити").click()
         route = page.locator("li.route.email")
+        expect(route).to_contain_text("Електронна пошта: maria@example.com — нагадування увімкнено")
         assert route.inner_text().startswith("Електронна пошта: maria@example.com — нагадування увімкнено")
         assert page.locator("li.route").count() == 1  # no bot offered: the resident has none
         browser_page.shot("settings")

@@ -14,7 +14,7 @@ from accounts.models import AccountLink
 from accounts.signin_links import signin_link_issue
 from accounts.tests.factories import MeterFactory
 from conftest import kyiv
-from portal.tests.browser import BrowserPage
+from portal.tests.browser import BrowserPage, expect
 from readings.models import Reading
 from readings.tariffs import estimate_cost
 from readings.window import add_months
@@ -111,7 +111,7 @@ def test_the_bots_link_settings_language_and_a_keyboard_only_reading(browser_pag
         page.get_by_role("link", name="Налаштування").click()
         row = page.locator("li.row", has_text=number).first
         row.get_by_role("button", name="Вимкнути").click()
-        assert "нагадування вимкнено" in page.locator("li.row", has_text=number).first.inner_text()
+        expect(page.locator("li.row", has_text=number).first).to_contain_text("нагадування вимкнено")
         browser_page.shot("settings")
 
         page.get_by_role("button", name="English").click()
@@ -137,13 +137,12 @@ def test_the_quick_form_without_signing_up(browser_page: BrowserPage):
     with time_machine.travel(kyiv(2026, 12, 1, 9), tick=True):
         page.goto(browser_page.url("/"))
         page.get_by_role("link", name="Передати без реєстрації").click()
-        assert "Прийом показань: 27.11–03.12, залишилось 3 дні" in page.locator(".window").inner_text()
+        expect(page.locator(".window")).to_contain_text("Прийом показань: 27.11–03.12, залишилось 3 дні")
         page.get_by_label("Номер особового рахунку").fill(meter.account.number)
         page.get_by_label("Заводський номер лічильника").fill("mtx5")
         page.get_by_label("Показання", exact=True).fill("150/260,5/310")
         page.get_by_role("button", name="Надіслати").click()
-        alert = page.get_by_role("alert")
-        assert "цілі кВт·год" in alert.inner_text()  # the decimal part is explained, nothing recorded
+        expect(page.get_by_role("alert")).to_contain_text("цілі кВт·год")  # the decimal part explained, nothing saved
         browser_page.shot("quick-refused")
         page.get_by_label("Показання", exact=True).fill("150/260/310")
         page.get_by_role("button", name="Надіслати").click()
