@@ -124,7 +124,7 @@ if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is empty: list the portal's host names, comma-separated.")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.AdminConfig",  # django.contrib.admin, its modules read by the URLconf and its checks
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -4,6 +4,8 @@ from django.urls import include, path
 from accounts.views import language_set
 from portal import health, reference
 
+admin.autodiscover()  # every app's admin.py (portal.apps.AdminConfig leaves it to the URLconf)
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),

@@ -1,4 +1,5 @@
-"""What a process loads as it starts: aiogram only where the Telegram bot runs.
+"""What a process loads as it starts: aiogram only where the Telegram bot runs, the admin's modules
+only where the admin is served or checked.
 
 aiogram took most of every start of Django (seconds): migrate, seed_demo, runserver and its
 reloader's restarts, the tests. Checked in a child process, as those processes start.
@@ -24,6 +25,8 @@ import json, sys
 import django
 
 django.setup()
+ADMINS = ("accounts.admin", "readings.admin", "botbridge.admin")
+admin_at_start = [name for name in ADMINS if name in sys.modules]
 from django.conf import settings
 from django.core.management import call_command
 from django.core.servers.basehttp import get_internal_wsgi_application
@@ -38,6 +41,8 @@ def views(patterns):
         yield from views(pattern.url_patterns) if isinstance(pattern, URLResolver) else [pattern.callback]
 
 call_command("check")
+from django.contrib import admin
+admin_checked = sorted({model._meta.app_label for model in admin.site._registry})
 get_internal_wsgi_application()
 import portal.asgi
 from portal.celery import app
@@ -46,6 +51,7 @@ client = Client(HTTP_HOST="localhost")
 answers = {path: client.get(path).status_code for path in ("/", "/healthz", "/api/schema/", "/admin/login/")}
 answers["webhook"] = client.post("/telegram/webhook/", b"{}", content_type="application/json").status_code
 result = {"views": len(list(views(get_resolver().url_patterns))), "answers": answers, "loaded": aiogram()}
+result["admin at start"], result["admin checked"] = admin_at_start, admin_checked
 
 settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_WEBHOOK_SECRET = "123:token", "secret"
 headers = {"X-Telegram-Bot-Api-Secret-Token": "secret"}
@@ -71,6 +77,9 @@ def test_no_process_without_the_bot_loads_aiogram():
     assert result["views"] > 50
     assert result["answers"] == {"/": 302, "/healthz": 200, "/api/schema/": 200, "/admin/login/": 200, "webhook": 404}
     assert result["loaded"] == []
+    # The admin's modules: not read by django.setup() (portal.apps.AdminConfig), read by its checks.
+    assert result["admin at start"] == []
+    assert {"accounts", "readings", "botbridge"} <= set(result["admin checked"])
     # An update that is not one: refused by aiogram's own reading of it, so aiogram was loaded.
     assert result["bot on"] == 400
     assert "aiogram.types" in result["loaded with the bot on"]
