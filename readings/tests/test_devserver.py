@@ -16,6 +16,15 @@ from portal.tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
+# Python, started as from a terminal, where Ctrl+C is heard: a run started in the background by a
+# script without job control inherits SIGINT ignored, and the server would never hear Ctrl+C.
+# A signal with a handler is back to its default after exec; an ignored one would stay ignored.
+FROM_A_TERMINAL = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+]
 
 
 def make_run(env: dict[str, str], log: Path) -> str:
@@ -24,7 +33,7 @@ def make_run(env: dict[str, str], log: Path) -> str:
     with log.open("w") as out:
         server = subprocess.Popen(
             # Five demo accounts, not fifty: the seeding is seed_demo's, tested in test_seed_demo.
-            [sys.executable, "manage.py", "devserver", f"127.0.0.1:{port}", "--accounts", "5"],
+            [*FROM_A_TERMINAL, "manage.py", "devserver", f"127.0.0.1:{port}", "--accounts", "5"],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -42,7 +51,8 @@ def make_run(env: dict[str, str], log: Path) -> str:
 def stopped(server: subprocess.Popen, log: Path) -> None:
     """Waits for Ctrl+C to stop the reloader and its child. When it does not, both are aborted:
     faulthandler (PYTHONFAULTHANDLER) writes where each thread of each of them stood into the log,
-    which the failure shows. It stopped late once in a whole suite's run, not since."""
+    which the failure shows. Seen when the suite itself was started in the background by a script
+    without job control, SIGINT ignored all the way down (FROM_A_TERMINAL now undoes that)."""
     try:
         server.wait(timeout=30)
     except subprocess.TimeoutExpired:
