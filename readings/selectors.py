@@ -323,16 +323,18 @@ def accounts_with_meters(*, user: User, number: str | None = None) -> list[dict]
     if number is not None:
         accounts = accounts.filter(number=number)
     accounts = list(accounts)
-    meters = list(Meter.objects.filter(account__in=accounts, is_active=True).order_by("serial"))
-    last_ids = (
+    last_accepted = (
         Reading.objects.filter(meter=OuterRef("pk"), status=Reading.Status.ACCEPTED)
         .order_by("-period")
         .values("pk")[:1]
     )
-    lasts = Reading.objects.filter(
-        pk__in=Meter.objects.filter(pk__in=[m.pk for m in meters]).annotate(last=Subquery(last_ids)).values("last")
+    meters = list(
+        Meter.objects.filter(account__in=accounts, is_active=True)
+        .annotate(last_reading_id=Subquery(last_accepted))
+        .order_by("serial")
     )
-    last_by_meter = {reading.meter_id: reading for reading in lasts}
+    lasts = Reading.objects.in_bulk([meter.last_reading_id for meter in meters if meter.last_reading_id is not None])
+    last_by_meter = {reading.meter_id: reading for reading in lasts.values()}
     return [
         {
             "number": account.number,
